@@ -1,0 +1,43 @@
+"""Atomic file output: write to a temporary name in the target folder, rename on success.
+
+    with atomic_path("out/scores.h5") as tmp:
+        write_h5(tmp)          # tmp lies beside the final file
+    # out/scores.h5 now exists; on an exception nothing is left behind
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str | None = None):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
+
+    ``suffix`` defaults to the final file's suffix so that libraries that pick a format
+    from the extension (pyBigWig, h5py, keras) still work.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else "".join(path.suffixes) or ".tmp",
+                               dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+
+
+def write_json_atomic(path, obj, indent: int = 2) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
