@@ -8,6 +8,8 @@ import argparse
 import logging
 import sys
 
+from tqdm import tqdm
+
 from yeastzoi import YeastzoiError
 
 
@@ -42,10 +44,14 @@ def main(argv=None):
             raise YeastzoiError(f"{args.out}: output must end in .bw, .bigwig, .w5 or .h5")
         sizes = (coverage.read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes
                  else coverage.fasta_chrom_sizes(args.fasta))
-        res = coverage.bam_to_coverage(
-            args.bam, sizes, mode=args.mode, shift=args.shift,
-            strand=None if args.strand == "both" else args.strand,
-            skip_duplicates=not args.keep_dups, multimap=args.multimap, min_mapq=args.min_mapq)
+        total = coverage.count_bam_records(args.bam)  # also checks the BAM opens
+        with tqdm(total=total, unit=" reads", unit_scale=True,
+                  disable=args.quiet, desc="reading BAM") as bar:
+            res = coverage.bam_to_coverage(
+                args.bam, sizes, mode=args.mode, shift=args.shift,
+                strand=None if args.strand == "both" else args.strand,
+                skip_duplicates=not args.keep_dups, multimap=args.multimap,
+                min_mapq=args.min_mapq, progress=bar.update)
         c = res.counts
         log.info("records %d, used %d (weighted multi-mappers %d); skipped: %s", c["records"],
                  c["used"], c["weighted_multimappers"],

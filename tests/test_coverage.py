@@ -11,8 +11,8 @@ import pysam
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.coverage import (CoverageFile, bam_to_coverage, read_chrom_sizes,
-                               run_length_encode, write_bigwig, write_w5)
+from yeastzoi.coverage import (CoverageFile, bam_to_coverage, count_bam_records,
+                               read_chrom_sizes, run_length_encode, write_bigwig, write_w5)
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"chrI": 100, "chrII": 50, "chrIII": 30}
@@ -84,6 +84,9 @@ def test_5p_default(bam):
         assert c[k] == 1, k
     assert c["low_mapq"] == 0 and c["other_strand"] == 0
     assert res.total == 6.0
+    calls = []
+    bam_to_coverage(bam, SIZES, progress=calls.append)
+    assert sum(calls) == 12 and count_bam_records(bam) == 12
 
 
 def test_5p_shift_strand_dups_multimap_mapq(bam):
@@ -198,9 +201,30 @@ def test_bigwig_nan_and_alias(tmp_path, caplog):
     np.testing.assert_array_equal(v[10:12], [3.0, 3.0])
     assert np.count_nonzero(np.nan_to_num(v)) == 2
     np.testing.assert_array_equal(cf.values("chrII", 0, 60), np.zeros(60))
+    assert not cf.nan_only()
+    cf.raise_if_nan_only()
     cf.close()
     with pytest.raises(YeastzoiError, match="none of the bigWig chromosome names"):
         CoverageFile(path, reference_chroms={"chr2L": 40})
+
+
+def test_nan_only_track(tmp_path):
+    path = tmp_path / "allnan.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chrI", 40)])
+    bw.addEntries(["chrI", "chrI"], [0, 10], ends=[5, 40], values=[float("nan")] * 2)
+    bw.close()
+    with CoverageFile(path) as cf:
+        assert cf.nan_only()
+        with pytest.raises(YeastzoiError, match=r"allnan.bw: every value is NaN"):
+            cf.raise_if_nan_only()
+    w5 = tmp_path / "nan.w5"
+    write_w5(w5, {"chrI": np.full(40, np.nan, np.float32)}, {"chrI": 40})
+    with CoverageFile(w5) as cf:
+        assert cf.nan_only()
+    write_w5(w5, {"chrI": np.r_[np.full(39, np.nan), 0.0].astype(np.float32)}, {"chrI": 40})
+    with CoverageFile(w5) as cf:
+        assert not cf.nan_only()
 
 
 def test_w5_round_trip(tmp_path):
@@ -261,8 +285,23 @@ def test_cli(bam, tmp_path):
     exp = _dense([(p, 0.2) for p in range(10, 15)] + [(p, 0.2) for p in (30, 31, 32, 43, 44)]
                  + [(p, 0.25) for p in (70, 71)] + [(p, 0.5) for p in (2, 3)], 100)
     np.testing.assert_allclose(v, exp, atol=1e-7)
-    r = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.bam"),
-                        str(tmp_path / "x.w5"), "-c", str(sizes)], capture_output=True, text=True)
-    assert r.returncode == 2
-    assert r.stderr.strip().startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    # -f FASTA: names and lengths from the FASTA; BAM 'I' maps onto FASTA 'chrI'
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chrI\n" + "A" * 100 + "\n>chrII\n" + "C" * 50 + "\n")
+    w5 = tmp_path / "o.w5"
+    r = subprocess.run([sys.executable, str(script), str(bam), str(w5), "-f", str(fa), "-q",
+                        "--shift", "1", "--keep-dups"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(w5, "r") as h5:
+        assert sorted(h5) == ["chrI", "chrII"]
+        np.testing.assert_array_equal(
+            h5["chrI"][:], _dense([(11, 1), (22, 1), (31, 1), (54, 1), (61, 1), (3, 1)], 100))
+    bad = tmp_path / "bad.bam"
+    bad.write_text("not a bam\n")
+    for b, msg in ((tmp_path / "missing.bam", "no such BAM file"), (bad, "cannot be read as BAM")):
+        r = subprocess.run([sys.executable, str(script), str(b), str(tmp_path / "x.w5"),
+                            "-c", str(sizes)], capture_output=True, text=True)
+        assert r.returncode == 2
+        assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert msg in r.stderr
     assert not (tmp_path / "x.w5").exists()

@@ -100,7 +100,8 @@ def _preview(names, n=6):
 # ----------------------------------------------------------------------------- BAM
 def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 0,
                     strand: str | None = None, skip_duplicates: bool = True,
-                    multimap: str = "skip", min_mapq: int = 0) -> CoverageResult:
+                    multimap: str = "skip", min_mapq: int = 0,
+                    progress=None) -> CoverageResult:
     """Per-base coverage from a BAM file.
 
     Args:
@@ -128,6 +129,8 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
         multimap: ``"skip"`` drops records with NH > 1; ``"weight"`` keeps them with
             weight 1/NH (records without an NH tag have weight 1).
         min_mapq: records with mapping quality below this are skipped (``low_mapq``).
+        progress: optional callable(n) called with the number of records read since its
+            last call (every 65,536 records and at the end), e.g. ``tqdm.update``.
 
     Unmapped (0x4), secondary (0x100), supplementary (0x800) and QC-fail (0x200)
     records are always skipped.
@@ -147,12 +150,7 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
     if mode == "all" and shift:
         raise YeastzoiError("a shift only applies to mode '5p'; drop --shift for mode 'all'")
     bam_path = Path(bam_path)
-    if not bam_path.exists():
-        raise YeastzoiError(f"{bam_path}: no such BAM file")
-    try:
-        bam = pysam.AlignmentFile(str(bam_path), "rb" if bam_path.suffix != ".sam" else "r")
-    except (ValueError, OSError) as e:
-        raise YeastzoiError(f"{bam_path}: cannot be read as BAM ({e}); give a BAM file") from None
+    bam = _open_bam(bam_path)
 
     names = list(chrom_sizes)
     sizes = np.array([int(chrom_sizes[c]) for c in names], dtype=np.int64)
@@ -184,6 +182,8 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
         n_rec = 0
         for read in bam.fetch(until_eof=True):
             n_rec += 1
+            if progress is not None and not n_rec & 0xFFFF:
+                progress(0x10000)
             flag = read.flag
             if flag & 0x4:
                 counts["unmapped"] += 1
@@ -251,6 +251,8 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
                     counts["off_chrom"] += 1
             counts["used"] += 1
         counts["records"] = n_rec
+        if progress is not None and n_rec & 0xFFFF:
+            progress(n_rec & 0xFFFF)
 
     if mode == "5p":
         pos = np.asarray(pos_l, dtype=np.int64)
@@ -442,8 +444,48 @@ class CoverageFile:
     def __enter__(self):
         return self
 
+    def _check_open(self):
+        if self._bw is None and self._h5 is None and self._bed is None:
+            raise YeastzoiError(f"{self.path}: the coverage file was closed; open it again")
+
     def __exit__(self, *exc):
         self.close()
+
+    def nan_only(self) -> bool:
+        """True when the file holds values and every one of them is NaN (a "NaN-only track").
+
+        bigWig: every stored entry is NaN; w5 / BED: every base is NaN. Reads the whole
+        file once (about a second for a 12 Mb genome).
+        """
+        self._check_open()
+        seen = False
+        for fchrom in self.file_chroms:
+            if self._bw is not None:
+                ivs = self._bw.intervals(fchrom)
+                vals = np.asarray(ivs, dtype=np.float64)[:, 2] if ivs else np.zeros(0)
+                if vals.size:
+                    seen = True
+                    if not np.isnan(vals).all():
+                        return False
+            elif self._h5 is not None:
+                ds = self._h5[fchrom]
+                for i in range(0, ds.shape[0], 1 << 20):
+                    seen = True
+                    if not np.isnan(ds[i:i + (1 << 20)]).all():
+                        return False
+            else:
+                arr = self._bed[fchrom]
+                if arr.size:
+                    seen = True
+                    if not np.isnan(arr).all():
+                        return False
+        return seen
+
+    def raise_if_nan_only(self) -> None:
+        """Raise YeastzoiError (one line naming the file) when :meth:`nan_only` is true."""
+        if self.nan_only():
+            raise YeastzoiError(f"{self.path}: every value is NaN (a NaN-only track); regenerate "
+                                f"the coverage file or remove the track from the targets sheet")
 
     def values(self, chrom: str, start: int = 0, end: int | None = None) -> np.ndarray:
         """Per-base values of ``chrom`` over [start, end) (0-based, half-open, bp).
@@ -470,6 +512,7 @@ class CoverageFile:
                 raise YeastzoiError(f"{self.path}: unknown chromosome {chrom!r}; known: "
                                     f"{_preview(list(self.chroms))}")
             return out
+        self._check_open()
         flen = int(self.file_chroms[fchrom])
         s, e = max(start, 0), min(end, flen)
         if e <= s:
@@ -550,6 +593,35 @@ def _read_bed_coverage(path: Path, reference_chroms: dict | None) -> dict:
         cov[depth == 0] = 0.0
         out[c] = cov.astype(np.float32)
     return out
+
+
+def _open_bam(bam_path: Path):
+    """Open a BAM/SAM/CRAM with pysam; YeastzoiError (no htslib noise) when it cannot be read."""
+    import pysam
+
+    if not bam_path.exists():
+        raise YeastzoiError(f"{bam_path}: no such BAM file")
+    verbosity = pysam.set_verbosity(0)
+    try:
+        return pysam.AlignmentFile(str(bam_path), "r" if bam_path.suffix == ".sam" else "rb")
+    except (ValueError, OSError) as e:
+        raise YeastzoiError(f"{bam_path}: cannot be read as BAM ({e}); give a BAM file") from None
+    finally:
+        pysam.set_verbosity(verbosity)
+
+
+def count_bam_records(bam_path) -> int | None:
+    """Number of records from the BAM index (mapped + unmapped), or None without an index.
+
+    Raises YeastzoiError when the file is missing or not a BAM.
+    """
+    with _open_bam(Path(bam_path)) as bam:
+        try:
+            if not bam.has_index():
+                return None
+            return int(sum(s.total for s in bam.get_index_statistics()) + bam.nocoordinate)
+        except (ValueError, OSError, AttributeError):
+            return None
 
 
 def read_chrom_sizes(path) -> dict:
