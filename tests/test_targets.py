@@ -230,3 +230,35 @@ def test_blacklist():
     np.testing.assert_array_equal(apply_blacklist(bins, np.zeros(5, bool)), bins)
     with pytest.raises(YeastzoiError, match="blacklist mask has 3 bins"):
         apply_blacklist(bins, np.zeros(3, bool))
+
+
+def test_sheet_bigwig_transform_end_to_end(tmp_path):
+    """targets.txt → bigWig files on disk → window transform, numbers by hand."""
+    from yeastzoi.coverage import CoverageFile, write_bigwig
+    sizes = {"chrI": 64}
+    a = np.zeros(64, np.float32)
+    a[0:8] = 2.0      # bin 0 (16 bp): sum 16
+    a[20] = 100.0     # bin 1: sum 100
+    a[40:48] = 1.0    # bin 2: sum 8
+    b = np.zeros(64, np.float32)
+    b[16:32] = 3.0    # bin 1: mean 3, max 3
+    (tmp_path / "cov").mkdir()
+    write_bigwig(tmp_path / "cov" / "a.bw", {"chrI": a}, sizes)
+    write_bigwig(tmp_path / "cov" / "b.bw", {"chrI": b}, sizes)
+    (tmp_path / "targets.txt").write_text(
+        "\tidentifier\tfile\tclip\tclip_soft\tscale\tsum_stat\tstrand_pair\tdescription\n"
+        "0\ta_sum\tcov/a.bw\t15\t10\t1\tsum\t0\ta\n"
+        "1\ta_sqrt\tcov/a.bw\t\t\t0.5\tsum_sqrt\t1\ta\n"
+        "2\tb_max\tcov/b.bw\t2\t\t1\tmax\t2\tb\n")
+    df = read_targets(tmp_path / "targets.txt")
+    cov = np.stack([CoverageFile(f, reference_chroms={"I": 64}).values("I", 0, 64)
+                    for f in df["file"]], axis=1)
+    y = transform_tracks(cov, df, 16)
+    exp = np.array([
+        [9 + math.sqrt(7), math.sqrt(9) - 1, 0],
+        [15, math.sqrt(51) - 1, 2],                 # 9+sqrt(91) = 18.5 > 15 → hard clip
+        [8, math.sqrt(5) - 1, 0],
+        [0, 0, 0]])
+    np.testing.assert_allclose(y, exp, rtol=1e-6)
+    # inverse recovers the pooled sums of the unclipped sqrt track
+    np.testing.assert_allclose(untransform(y, df)[:, 1], [16, 100, 8, 0], rtol=1e-5, atol=1e-6)
