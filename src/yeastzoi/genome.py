@@ -235,7 +235,8 @@ class Genome:
             return hits[0]
         names = list(self.chroms)
         shown = ", ".join(names[:20]) + (f", ... (+{len(names) - 20} more)" if len(names) > 20 else "")
-        raise YeastzoiError(f"{self.path}: no chromosome '{name}' in the FASTA (it has {shown}); "
+        alias = f" (alias of {canon})" if canon is not None and canon != name else ""
+        raise YeastzoiError(f"{self.path}: no chromosome '{name}'{alias} in the FASTA (it has {shown}); "
                             f"use one of these names or an R64 alias")
 
     # -- sequence
