@@ -13,8 +13,8 @@ from yeastzoi import YeastzoiError
 from yeastzoi.aliases import GENBANK, REFSEQ, ROMAN, canonical_chrom, match_chroms
 from yeastzoi.dna import revcomp_seq
 from yeastzoi.genome import (Genome, build_r64, exons_by_gene, genes_table, import_genome,
-                             load_genome_dir, read_bed, read_chrom_sizes, read_gtf,
-                             summarize_genome_dir, write_gtf)
+                             interval_mask, load_genome_dir, open_genome_dir, read_bed,
+                             read_chrom_sizes, read_gtf, summarize_genome_dir, write_gtf)
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMS = [f"chr{r}" for r in ROMAN]
@@ -320,6 +320,28 @@ def test_genome_bad_fasta_errors(tmp_path):
     dup = _write(tmp_path / "dup.fa", ">a\nAC\n>a\nGT\n")
     with pytest.raises(YeastzoiError, match=r"dup\.fa:3: duplicate sequence name 'a'"):
         Genome(dup)
+
+
+def test_repeat_mask_from_bed(r64_dir, tmp_path):
+    g = open_genome_dir(r64_dir)
+    assert g.repeat_mask("chrI", -10, 1000).tolist() == [0] * 10 + [1] * 801 + [0] * 199  # TEL01L
+    m = g.repeat_mask("I", 22000, 23000)  # Ty1 LTR chrI:22229-22552
+    assert m.sum() == 323 and m[229] == 1 and m[228] == 0 and m[551] == 1 and m[552] == 0
+    assert Genome(r64_dir / "genome.fa").repeat_mask("chrI", 0, 1000).sum() == 0  # upper-case FASTA
+    # soft-masking and BED intervals combine; BED names may be aliases
+    fa = _write(tmp_path / "g.fa", ">chrII\nACGTacgtACGTACGT\n")
+    bed = pd.DataFrame({"chrom": ["II", "chrmt"], "start": [10, 0], "end": [12, 5]})
+    g = Genome(fa, repeats=bed)
+    assert g.repeat_mask("chrII", 2, 18).tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0]
+    with pytest.raises(YeastzoiError, match="none of the repeats BED chromosome names match"):
+        Genome(fa, repeats=pd.DataFrame({"chrom": ["ctg"], "start": [0], "end": [1]}))
+
+
+def test_interval_mask():
+    starts, ends = np.array([2, 10, 20]), np.array([5, 12, 30])
+    assert interval_mask(starts, ends, 0, 14).tolist() == [0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0]
+    assert interval_mask(starts, ends, 25, 35).tolist() == [1] * 5 + [0] * 5
+    assert interval_mask(starts, ends, 12, 20).sum() == 0
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,

@@ -171,6 +171,25 @@ def iter_fasta(path):
 # --------------------------------------------------------------------------------------
 # Genome: indexed FASTA access
 
+def interval_mask(starts: np.ndarray, ends: np.ndarray, start: int, end: int) -> np.ndarray:
+    """uint8 (end-start,) with 1 inside any interval [starts[i], ends[i]).
+
+    ``starts``/``ends`` must be sorted, non-overlapping (see :func:`merge_intervals`)."""
+    start, end = int(start), int(end)
+    out = np.zeros(end - start, dtype=np.uint8)
+    i0 = int(np.searchsorted(ends, start, side="right"))
+    i1 = int(np.searchsorted(starts, end, side="left"))
+    for s, e in zip(starts[i0:i1].tolist(), ends[i0:i1].tolist()):
+        out[max(s, start) - start:min(e, end) - start] = 1
+    return out
+
+
+def open_genome_dir(path, cache: bool = True) -> "Genome":
+    """:class:`Genome` of a genome folder's genome.fa with its repeats.bed as repeat mask."""
+    info = load_genome_dir(path, require=("fasta",))
+    return Genome(info["fasta"], cache=cache, repeats=info["repeats"])
+
+
 def _read_fai_sizes(fai) -> dict[str, int]:
     sizes: dict[str, int] = OrderedDict()
     with open(fai) as fh:
@@ -190,9 +209,14 @@ class Genome:
     first use (``cache=True``), so repeated window fetches cost one slice each.
     Chromosome arguments may be aliases (``I``, ``chr1``, ``NC_001133.9`` …; see
     :meth:`resolve`).
+
+    ``repeats``: optional BED path or DataFrame (chrom, start, end) of repeat intervals
+    (e.g. a genome folder's repeats.bed); :meth:`repeat_mask` then marks them as well as the
+    lower-case bases. Its chromosome names are matched to the FASTA's by alias; names not
+    in the FASTA are logged as a warning; none matching is an error.
     """
 
-    def __init__(self, fasta_path, cache: bool = True):
+    def __init__(self, fasta_path, cache: bool = True, repeats=None):
         import pyfaidx
 
         path = Path(fasta_path)
@@ -223,6 +247,29 @@ class Genome:
             canon = canonical_chrom(name)
             if canon is not None:
                 self._aliases.setdefault(canon, []).append(name)
+        self._repeats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if repeats is not None:
+            self._repeats = self._load_intervals(repeats, "repeats BED")
+
+    def _load_intervals(self, bed, what: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        src = None
+        if not isinstance(bed, pd.DataFrame):
+            src, bed = bed, read_bed(bed)
+        if bed.empty:
+            return {}
+        cmap = match_chroms(bed["chrom"].unique(), list(self.chroms), what=what, reference="FASTA",
+                            path=src, strict=False)
+        if cmap.unmatched:
+            log.warning("%s: %d %s chromosome(s) not in %s ignored: %s", src or what, len(cmap.unmatched),
+                        what, self.path, ", ".join(cmap.unmatched[:10]))
+        out = {}
+        for chrom, grp in bed[bed["chrom"].isin(list(cmap))].groupby("chrom", sort=False):
+            merged = np.array(merge_intervals(zip(grp["start"], grp["end"])), dtype=np.int64).reshape(-1, 2)
+            prev = out.get(cmap[chrom])
+            if prev is not None:  # two alias spellings of one chromosome
+                merged = np.array(merge_intervals(list(zip(*prev)) + merged.tolist()), np.int64).reshape(-1, 2)
+            out[cmap[chrom]] = (merged[:, 0], merged[:, 1])
+        return out
 
     # -- names
     def resolve(self, name: str) -> str:
@@ -278,9 +325,17 @@ class Genome:
         return _LUT[self._window(chrom, start, end, ord("N"))]
 
     def repeat_mask(self, chrom: str, start: int, end: int) -> np.ndarray:
-        """uint8 (end-start,): 1 where the FASTA base is lower-case (soft-masked), else 0."""
+        """uint8 (end-start,): 1 where the FASTA base is lower-case (soft-masked) or lies in
+        a ``repeats`` interval, else 0 (also 0 outside the chromosome)."""
+        chrom = self.resolve(chrom)
         window = self._window(chrom, start, end, ord("N"))
-        return ((window >= 97) & (window <= 122)).astype(np.uint8)
+        mask = ((window >= 97) & (window <= 122)).astype(np.uint8)
+        if chrom in self._repeats:
+            mask |= interval_mask(*self._repeats[chrom], start, end)
+            lo, hi = max(0, -int(start)), min(len(mask), self.chroms[chrom] - int(start))
+            mask[:lo] = 0
+            mask[max(hi, 0):] = 0
+        return mask
 
     def close(self):
         self._cache.clear()
@@ -418,31 +473,41 @@ def _coords(path, lineno, fields):
 
 
 def _fill_gene_fields(df: pd.DataFrame) -> pd.DataFrame:
-    """Propagate gene_name/gene_biotype from any row of a gene to all its rows."""
+    """Propagate gene_name/gene_biotype from any row of a gene to all its rows; a missing
+    name becomes the gene_id, a missing biotype ``protein_coding`` when the gene has CDS
+    rows, else ``unknown``."""
     for col in ("gene_name", "gene_biotype"):
         known = df.loc[df[col] != "", ["gene_id", col]].drop_duplicates("gene_id")
         fill = df["gene_id"].map(dict(zip(known["gene_id"], known[col])))
         df[col] = df[col].where(df[col] != "", fill.fillna(""))
     df.loc[df["gene_name"] == "", "gene_name"] = df.loc[df["gene_name"] == "", "gene_id"]
+    no_type = (df["gene_biotype"] == "") & (df["gene_id"] != "")
+    if no_type.any():
+        coding = set(df.loc[df["feature"] == "CDS", "gene_id"])
+        df.loc[no_type, "gene_biotype"] = np.where(df.loc[no_type, "gene_id"].isin(coding),
+                                                   "protein_coding", "unknown")
     return df
 
 
 def _read_gtf2(path) -> pd.DataFrame:
-    rows = []
+    rows, bare = [], Counter()
     for lineno, f in _read_feature_lines(path):
         start, end = _coords(path, lineno, f)
         attrs = {k: v[1:-1] if v.startswith('"') else v for k, v in _GTF_ATTR.findall(f[8])}
         gene_id = attrs.get("gene_id", "")
-        if not gene_id and f[2] in ("gene", "transcript", "exon", "CDS"):
+        if not gene_id and f[2] in ("gene", "transcript"):
+            bare[f[2]] += 1  # e.g. AUGUSTUS 'g1' / 'g1.t1' rows: rebuilt from exon/CDS rows
+            continue
+        if not gene_id and f[2] in ("exon", "CDS"):
             raise YeastzoiError(f"{path}:{lineno}: {f[2]} row without a gene_id attribute; add gene_id \"...\";")
-        biotype = attrs.get("gene_biotype") or attrs.get("gene_type") or ""
+        biotype = (attrs.get("gene_biotype") or attrs.get("gene_type") or attrs.get("transcript_biotype")
+                   or attrs.get("transcript_type") or "")
         rows.append((f[0], start, end, f[6], f[2], gene_id, attrs.get("gene_name", ""), biotype,
                      attrs.get("transcript_id", ""), f[7]))
-    df = pd.DataFrame(rows, columns=GTF_COLUMNS)
-    if len(df):
-        # transcript-level biotypes as a fallback (Ensembl: transcript_biotype)
-        df = _fill_gene_fields(df)
-    return df
+    if bare:
+        log.warning("%s: ignored %s without gene_id attributes; genes and transcripts are rebuilt from "
+                    "the exon/CDS rows", path, ", ".join(f"{v} {k} rows" for k, v in bare.items()))
+    return pd.DataFrame(rows, columns=GTF_COLUMNS)
 
 
 def _strip_prefix(value: str, prefixes) -> str:
@@ -841,9 +906,7 @@ def _sort_gene_rows(df: pd.DataFrame, chrom_order) -> pd.DataFrame:
     df["_f"] = df["feature"].map({"gene": 0, "transcript": 1, "exon": 2, "CDS": 3}).fillna(4)
     df["_t"] = df["transcript_id"]
     df["_o"] = np.arange(len(df))
-    df = df.sort_values(["_c", "_s", "gene_id", "_t", "_f", "_o"], kind="stable")
-    # the gene row has an empty transcript_id: keep it first
-    df["_g"] = (df["feature"] != "gene").astype(int)
+    df["_g"] = (df["feature"] != "gene").astype(int)  # the gene row (no transcript_id) first
     df = df.sort_values(["_c", "_s", "gene_id", "_g", "_t", "_f", "_o"], kind="stable")
     return df.drop(columns=["_c", "_s", "_f", "_t", "_o", "_g"]).reset_index(drop=True)
 
