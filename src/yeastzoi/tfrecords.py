@@ -176,15 +176,20 @@ def write_sequences_bed(path, windows) -> None:
 
 
 def read_sequences_bed(path):
-    """Read ``sequences.bed`` → DataFrame(chrom, start, end, split)."""
+    """Read ``sequences.bed`` → DataFrame(chrom, start, end, split[, species]).
+
+    LM corpora carry a 5th column, the species name."""
     import pandas as pd
     path = Path(path)
     if not path.exists():
         raise YeastzoiError(f"{path}: not found; build the data directory with yeastzoi_data.py")
     if path.stat().st_size == 0:
         return pd.DataFrame({"chrom": [], "start": [], "end": [], "split": []})
-    df = pd.read_csv(path, sep="\t", header=None, names=["chrom", "start", "end", "split"],
-                     dtype={"chrom": str, "split": str})
+    df = pd.read_csv(path, sep="\t", header=None, dtype={0: str, 3: str, 4: str})
+    if df.shape[1] not in (4, 5):
+        raise YeastzoiError(f"{path}: expected 4 or 5 tab-separated columns (chrom, start, end, split"
+                            f"[, species]), found {df.shape[1]}; rebuild the data directory")
+    df.columns = ["chrom", "start", "end", "split", "species"][:df.shape[1]]
     return df
 
 
