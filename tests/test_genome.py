@@ -204,6 +204,8 @@ def test_read_gff3_normalises_hierarchy(tmp_path):
     assert list(cds.transcript_id) == ["YAA001W_mRNA", "YAA001W_mRNA"]
     assert list(cds.start) == [100, 200] and list(cds.end) == [150, 400]
     genes = genes_table(df).set_index("gene_id")
+    assert list(genes.index) == ["YAA001W", "tA(UGC)A"]  # chromosome/centromere rows are no genes
+    assert df[df.feature == "centromere"].gene_name.tolist() == ["CEN1"]
     assert genes.loc["YAA001W", "gene_name"] == "FOO1"
     assert genes.loc["YAA001W", "gene_biotype"] == "protein_coding"
     assert genes.loc["tA(UGC)A", "gene_biotype"] == "tRNA"
@@ -335,6 +337,14 @@ def test_repeat_mask_from_bed(r64_dir, tmp_path):
     assert g.repeat_mask("chrII", 2, 18).tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0]
     with pytest.raises(YeastzoiError, match="none of the repeats BED chromosome names match"):
         Genome(fa, repeats=pd.DataFrame({"chrom": ["ctg"], "start": [0], "end": [1]}))
+
+
+def test_genome_pickles(r64_dir):
+    import pickle
+    g = open_genome_dir(r64_dir)
+    g2 = pickle.loads(pickle.dumps(g))
+    assert g2.chroms == g.chroms and g2.fetch("chrV", 100, 200) == g.fetch("chrV", 100, 200)
+    assert g2.repeat_mask("chrI", 0, 1000).sum() == 801
 
 
 def test_interval_mask():

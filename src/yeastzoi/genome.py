@@ -341,6 +341,14 @@ class Genome:
         self._cache.clear()
         self._fa.close()
 
+    def __getstate__(self):
+        # picklable for multiprocessing: the FASTA is reopened, the cache starts empty
+        return {"path": self.path, "cache": self._cache_enabled, "repeats": self._repeats}
+
+    def __setstate__(self, state):
+        self.__init__(state["path"], cache=state["cache"])
+        self._repeats = state["repeats"]
+
     def __enter__(self):
         return self
 
@@ -571,9 +579,9 @@ def _read_gff3(path) -> pd.DataFrame:
         ch = chains[i]
         root = ch[-1]
         if len(ch) == 1 and recs[root][4] not in _GENE_TYPES:
-            # a stand-alone feature (chromosome, centromere, ARS ...): keep its type
-            gid = attrs.get("gene_id") or _strip_prefix(rid or "", ("gene:", "gene-"))
-            rows.append((chrom, start, end, strand, ftype, gid, attrs.get("Name", gid), "", "", frame))
+            # a stand-alone feature (chromosome, centromere, ARS ...): keep its type; no gene
+            label = attrs.get("Name") or rid or ""
+            rows.append((chrom, start, end, strand, ftype, "", label, "", "", frame))
             continue
         if root not in gene_cache:
             gene_cache[root] = gene_info(root)
@@ -1089,7 +1097,7 @@ def import_genome(fasta, gtf_or_gff3=None, out_dir=None, name: str | None = None
         ann = ann[ann["chrom"].isin(list(cmap))].copy()
         ann["chrom"] = ann["chrom"].map(lambda c: fasta_map[cmap[c]])
         for r in ann[ann["feature"] == "centromere"].itertuples(index=False):
-            gap_rows.append((r.chrom, r.start, r.end, r.gene_id or "centromere"))
+            gap_rows.append((r.chrom, r.start, r.end, r.gene_name or r.gene_id or "centromere"))
         gtf = _sort_gene_rows(normalise_annotation(ann), order)
         write_gtf(gtf, paths["gtf"], source="yeastzoi")
         manifest["genes"] = int((gtf["feature"] == "gene").sum())
