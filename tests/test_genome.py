@@ -354,18 +354,37 @@ def test_interval_mask():
     assert interval_mask(starts, ends, 12, 20).sum() == 0
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="running as root: a chmod'ed folder stays writable, so the read-only case cannot be produced")
 def test_genome_read_only_folder_without_index(tmp_path):
+    """A FASTA without .fai in a read-only folder: one-line error, nothing written.
+    As root, chmod does not block writes, so the folder is bind-mounted read-only inside a
+    private mount namespace (``unshare -m``) of a child process; skipped when that fails."""
+    import shlex
+    import shutil
     folder = tmp_path / "ro"
     folder.mkdir()
     fa = _write(folder / "g.fa", ">a\nACGT\n")
-    folder.chmod(0o555)
-    try:
-        with pytest.raises(YeastzoiError, match="read-only.*samtools faidx"):
-            Genome(fa)
-    finally:
-        folder.chmod(0o755)
+    code = ("from yeastzoi import YeastzoiError\nfrom yeastzoi.genome import Genome\n"
+            f"try:\n    Genome({str(fa)!r})\nexcept YeastzoiError as exc:\n    print('ERR', exc)\n")
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        finally:
+            folder.chmod(0o755)
+    else:
+        if shutil.which("unshare") is None:
+            pytest.skip("running as root without `unshare`: cannot make a read-only folder")
+        d = shlex.quote(str(folder))
+        script = (f"mount --bind {d} {d} && mount -o remount,bind,ro {d} || exit 77; "
+                  f"exec {shlex.quote(sys.executable)} -c \"$0\"")
+        res = subprocess.run(["unshare", "-m", "sh", "-c", script, code], capture_output=True, text=True,
+                             timeout=60)
+        if res.returncode != 0 and "ERR" not in res.stdout:
+            pytest.skip(f"running as root and cannot bind-mount read-only: {res.stderr.strip()[:100]}")
+    assert res.stdout.strip() == (f"ERR {fa}: FASTA has no index (g.fa.fai) and its folder is read-only; "
+                                  f"run `samtools faidx {fa}` where you may write, or copy the FASTA to a "
+                                  f"writable folder")
+    assert not (folder / "g.fa.fai").exists()
 
 
 # ---------------------------------------------------------------------------- import
