@@ -177,12 +177,14 @@ def consensus(pwm: np.ndarray) -> str:
 
 def score_pvalue_threshold(log_odds: np.ndarray, background=None, pvalue: float = 1e-4,
                            resolution: float = 0.01) -> float:
-    """Smallest score s with P(score ≥ s) ≤ ``pvalue`` for one strand of a random
+    """Score threshold (bits) whose one-strand p-value is at most ``pvalue`` for a random
     sequence of independent bases drawn from ``background`` (4,) (default uniform).
 
-    Exact up to the score grid ``resolution`` (bits): the null distribution is built by
-    convolving the per-position score distributions. If even the best match is more
-    frequent than ``pvalue`` the maximum score is returned.
+    The null distribution is built exactly on a grid of ``resolution`` bits by
+    convolving the per-position score distributions; the lowest attained score s with
+    P(score ≥ s) ≤ ``pvalue`` is returned, lowered by L·resolution/2 (the largest rounding
+    error of the grid). If even the best match is more frequent than ``pvalue`` the best
+    score is returned.
     """
     lo = np.asarray(log_odds, dtype=np.float64)[:, :4]
     bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
@@ -194,6 +196,8 @@ def score_pvalue_threshold(log_odds: np.ndarray, background=None, pvalue: float 
         np.add.at(step, row - off, bg)
         dist = np.convolve(dist, step)
     tail = np.cumsum(dist[::-1])[::-1]             # tail[k] = P(score_index >= k)
-    ok = np.nonzero(tail <= pvalue)[0]
+    ok = np.nonzero((tail <= pvalue * (1 + 1e-9)) & (dist > 0))[0]
     k = ok[0] if len(ok) else len(dist) - 1
-    return float((k + offset.sum()) * resolution)
+    # the lowest attained grid score passing the p-value, lowered by the worst rounding
+    # error of a sum of L rounded terms so that windows attaining it are not lost
+    return float((k + offset.sum()) * resolution - 0.5 * resolution * len(ints))
