@@ -242,3 +242,33 @@ def test_r64_lm_corpus_and_8_folds(r64_dir, tmp_path):
     st = build_track_dataset(r64_dir / "genome.fa", tmp_path / "t.txt", tmp_path / "f8", folds=8,
                              gaps_bed=r64_dir / "gaps.bed")
     assert st["folds"] == 8 and all(st[f"fold{k}_seqs"] > 0 for k in range(8))
+
+
+def test_homology_rules_and_folds():
+    from yeastzoi.homology import fold_homology_filter, homology_filter
+    rng = np.random.default_rng(11)
+    a = rng.integers(0, 4, 40_000).astype(np.uint8)
+    b = rng.integers(0, 4, 40_000).astype(np.uint8)
+    mut = a[10_000:14_000].copy()
+    flip = rng.random(4000) < 0.05                                              # 95 % identity copy
+    mut[flip] = (mut[flip] + 1) % 4
+    b[20_000:24_000] = mut
+    b[30_000:30_300] = a[2_000:2_300]                                           # a short exact copy (300 bp)
+    codes = {"a": a, "b": b}
+    w = pd.DataFrame({"chrom": ["a", "b", "b", "b", "b"], "start": [0, 0, 18_000, 28_000, 5_000],
+                      "end": [16_000, 4_000, 22_000, 32_000, 9_000],
+                      "split": ["test", "train", "train", "train", "train"]})
+    get = lambda sp, c, s, e: codes[c][s:e]  # noqa: E731
+    kept, rep = homology_filter(w, get)
+    assert kept.start.tolist() == [0, 0, 5_000]                                 # 95 % copy and 300 bp copy removed
+    assert rep["removed"] == 2 and rep["removed_by_chrom"] == {"b": 2}
+    # identity rule off, coverage rule only: the 300 bp copy (7.5 % of 4 kb) stays
+    kept2, _ = homology_filter(w, get, min_identity=1.01, max_query_cov=0.1)
+    assert kept2.start.tolist() == [0, 0, 28_000, 5_000]            # input order kept
+    # min_block above 300 bp: the short copy no longer triggers the identity rule
+    kept3, _ = homology_filter(w, get, min_block=1000)
+    assert 28_000 in kept3.start.tolist() and 18_000 not in kept3.start.tolist()
+    wf = w.assign(split=["fold0", "fold1", "fold1", "fold2", "fold0"])
+    keptf, repf = fold_homology_filter(wf, get, 3)
+    assert sorted(zip(keptf.chrom, keptf.start)) == [("a", 0), ("b", 0), ("b", 5_000)]
+    assert repf["removed_by_fold"] == {"fold1": 1, "fold2": 1}

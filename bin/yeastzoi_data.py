@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Build a track dataset (baskerville format) from a FASTA and a targets sheet.
+
+  yeastzoi_data.py genome.fa targets.txt -o data -f 8 -g gaps.bed -b blacklist.bed
+  yeastzoi_data.py genome.fa targets.txt -o data -t chrXII,chrXIV -v chrXI -l 16384 -w 16 -c 1024
+
+OUT gets tfrecords/{split}-{i}.tfr (split train/valid/test, or fold0..K-1 with -f K),
+statistics.json, targets.txt and sequences.bed (chrom, start, end, split: the full
+seq_length input window, 0-based half-open; the target region is start+crop .. end-crop).
+"""
+import argparse
+import contextlib
+import logging
+import sys
+
+from tqdm import tqdm
+
+from yeastzoi import YeastzoiError
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("fasta", help="genome FASTA (indexed, or in a writable folder)")
+    ap.add_argument("targets", help="targets sheet (baskerville or Shorkie columns)")
+    ap.add_argument("-o", "--out", required=True, help="output data directory")
+    ap.add_argument("-l", "--seq_length", type=int, default=16384, help="input window length, bp [16384]")
+    ap.add_argument("-w", "--pool_width", type=int, default=16, help="target bin width, bp [16]")
+    ap.add_argument("-c", "--crop_bp", type=int, default=1024, help="bp cropped from each side for targets [1024]")
+    ap.add_argument("--stride", type=int, default=None,
+                    help="bp between window starts [seq_length - 2*crop_bp: target regions tile]")
+    ap.add_argument("-t", "--test_chroms", default="", help="comma list of test chromosomes")
+    ap.add_argument("-v", "--valid_chroms", default="", help="comma list of valid chromosomes")
+    ap.add_argument("-f", "--folds", type=int, default=None, help="K folds of chromosome arms instead of -t/-v")
+    ap.add_argument("-g", "--gaps", default=None, help="gaps BED: contigs are split here (e.g. centromeres)")
+    ap.add_argument("-u", "--umap", default=None, help="unmappable regions BED (bins clipped, long stretches split contigs)")
+    ap.add_argument("--umap_frac", type=float, default=0.3, help="unmappable fraction above which a bin is clipped [0.3]")
+    ap.add_argument("-b", "--blacklist", default=None, help="blacklist BED (overlapping bins clipped)")
+    ap.add_argument("-r", "--seqs_per_tfr", type=int, default=256, help="sequences per TFRecord file [256]")
+    ap.add_argument("--limit", default=None, help="BED: keep only windows overlapping it")
+    ap.add_argument("--max_n", type=float, default=0.1, help="maximum N fraction per window [0.1]")
+    ap.add_argument("--gtf", default=None, help="annotation for --min_exon")
+    ap.add_argument("--min_exon", type=float, default=0.0, help="minimum exon fraction per window (needs --gtf) [0]")
+    ap.add_argument("--no-homology", action="store_true", help="skip the minimap2 homology filter")
+    ap.add_argument("--min_identity", type=float, default=0.8, help="homology: identity threshold [0.8]")
+    ap.add_argument("--max_query_cov", type=float, default=0.1, help="homology: query coverage threshold [0.1]")
+    ap.add_argument("--min_block", type=int, default=0, help="homology: minimum block length for the identity rule [0]")
+    ap.add_argument("--seed", type=int, default=None, help="recorded in statistics.json (the build is deterministic)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for minimap2 [2]")
+    ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("yeastzoi_data")
+    bars = []
+
+    def progress(desc, total):
+        bar = tqdm(total=total, desc=desc, disable=args.quiet, unit=" seqs")
+        bars.append(bar)
+        return bar.update
+
+    try:
+        from yeastzoi.build_data import build_track_dataset
+        with contextlib.ExitStack() as stack:
+            stack.callback(lambda: [b.close() for b in bars])
+            st = build_track_dataset(
+                args.fasta, args.targets, args.out, seq_length=args.seq_length, pool_width=args.pool_width,
+                crop_bp=args.crop_bp, stride=args.stride, test_chroms=args.test_chroms,
+                valid_chroms=args.valid_chroms, folds=args.folds, gaps_bed=args.gaps, unmap_bed=args.umap,
+                blacklist_bed=args.blacklist, seqs_per_file=args.seqs_per_tfr, limit_bed=args.limit,
+                max_n_frac=args.max_n, gtf=args.gtf, min_exon_frac=args.min_exon, umap_frac=args.umap_frac,
+                homology=not args.no_homology,
+                homology_kw=dict(min_identity=args.min_identity, max_query_cov=args.max_query_cov,
+                                 min_block=args.min_block),
+                seed=args.seed, threads=args.threads, progress=progress)
+    except YeastzoiError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{k[:-5]} {v}" for k, v in st.items() if k.endswith("_seqs"))
+    hom = st.get("homology")
+    log.info("%s: %s sequences (%d bins x %d tracks each)%s; %.1f s", args.out, counts, st["target_length"],
+             st["num_targets"], f"; homology removed {hom['removed']}" if hom else "", st["build_seconds"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
