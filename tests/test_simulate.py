@@ -274,9 +274,10 @@ def test_mpra_consistent_with_variants(sim, genome):
         alt = grp[grp["allele"] == "alt"].iloc[0]
         np.testing.assert_allclose(alt[ecols].to_numpy(float) - ref[ecols].to_numpy(float), lfc[vid], atol=1e-4)
         assert ref["insert_end"] - ref["insert_start"] == 500
-    r = m.iloc[0]
-    if r["reporter_strand"] == "+":
-        assert genome.fetch(r["reporter_chrom"], r["reporter_tss"] - 500, r["reporter_tss"]) != "" 
+        tss = int(ref["reporter_tss"])
+        expect = (tss - 500, tss) if ref["reporter_strand"] == "+" else (tss + 1, tss + 501)
+        assert (int(ref["insert_start"]), int(ref["insert_end"])) == expect
+    assert m["reporter"].nunique() == 2
 
 
 def test_ref_promoter_sequences_match_genome(sim, genome, r64_dir):

@@ -382,7 +382,7 @@ def _simulate_tracks(out, cfg, seed, depth, sim_chroms, chrom_sizes, chrom_index
     nuc_dyad = np.concatenate([arr_dyad, minus1])
     nuc_sd = np.concatenate([arr_sd, np.full(len(gc), cfg.nuc_phase_sd0)])
     n = n_reads(cfg.mnase_reads_per_mb)
-    n_bg = int(round(n * cfg.nuc_background_frac))
+    n_bg = int(round(n * cfg.nuc_background_frac)) if len(bg_d) else 0
     pick = rng.integers(0, len(nuc_dyad), size=n - n_bg)
     pick_bg = rng.integers(0, len(bg_d), size=n_bg)
     reads = sr.fragment_end_reads(
