@@ -1,0 +1,76 @@
+"""Shared plumbing for the ``bin/`` scripts: logging, one-line errors, ``--set`` overrides.
+
+    def main(argv=None):
+        ap = cli.parser(__doc__)
+        cli.add_params_arguments(ap)          # params.json + repeatable --set PATH=VALUE
+        args = ap.parse_args(argv)
+        cli.setup_logging(args)
+        ...
+
+    if __name__ == "__main__":
+        cli.run(main)
+
+``run`` turns a :class:`~yeastzoi.YeastzoiError` into ``error: <message>`` on stderr and
+exit status 2 (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import YeastzoiError
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    return ap
+
+
+def add_params_arguments(ap: argparse.ArgumentParser, positional: bool = True) -> None:
+    """``params`` (a params.json) and repeatable ``--set PATH=VALUE`` JSON-path overrides."""
+    if positional:
+        ap.add_argument("params", help="params.json (baskerville format)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a spec value, e.g. --set train.learning_rate=2e-5 "
+                         "--set model.trunk[2].repeat=4 (repeatable; VALUE is JSON)")
+
+
+def load_params_arg(args) -> dict:
+    from .params import load_params
+    return load_params(args.params, overrides=args.overrides)
+
+
+def save_effective_params(params: dict, out_dir) -> Path:
+    """Write the effective spec (after overrides and defaults) beside an output."""
+    from .fileio import write_json_atomic
+    path = Path(out_dir) / "params.json"
+    write_json_atomic(path, {k: params[k] for k in ("train", "model") if k in params})
+    return path
+
+
+def setup_logging(args=None, log_file=None) -> None:
+    level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S", handlers=handlers, force=True)
+    for noisy in ("tensorflow", "absl", "h5py", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(main) -> None:
+    """Call ``main()``; a YeastzoiError becomes a one-line ``error:`` message and exit 2."""
+    try:
+        code = main()
+    except YeastzoiError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code or 0)
