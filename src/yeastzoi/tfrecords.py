@@ -46,8 +46,12 @@ def _tf():
 
 
 def tfr_options():
-    """The ``tf.io.TFRecordOptions`` used for every yeastzoi record file (ZLIB)."""
-    return _tf().io.TFRecordOptions(compression_type="ZLIB")
+    """The ``tf.io.TFRecordOptions`` used for every yeastzoi record file: ZLIB at level 1.
+
+    Level 1 writes R64 LM records ~10x faster than zlib's default level 6 (0.5 vs 5.5 ms
+    per 16 kb record) for files ~10 % larger; readers need only ``compression_type="ZLIB"``.
+    """
+    return _tf().io.TFRecordOptions(compression_type="ZLIB", compression_level=1)
 
 
 def serialize_example(sequence: np.ndarray, target: np.ndarray | None = None,
