@@ -230,10 +230,9 @@ def test_species_table_errors(tmp_path):
 
 @pytest.mark.slow
 def test_r64_lm_corpus_and_8_folds(r64_dir, tmp_path):
-    st = build_lm_corpus_r64 = build_lm_corpus
     tsv = tmp_path / "species.tsv"
     tsv.write_text(f"name\tfasta\tgtf\trepeats\nr64\t{r64_dir / 'genome.fa'}\t{r64_dir / 'genes.gtf'}\t{r64_dir / 'repeats.bed'}\n")
-    st = build_lm_corpus_r64(tsv, tmp_path / "lm")
+    st = build_lm_corpus(tsv, tmp_path / "lm")
     assert st["valid_seqs"] > 500 and st["test_seqs"] > 500 and st["train_seqs"] > 1000
     from yeastzoi.coverage import write_bigwig
     sizes = {l.split()[0]: int(l.split()[1]) for l in (r64_dir / "chrom.sizes").read_text().splitlines() if l.strip()}
@@ -272,3 +271,38 @@ def test_homology_rules_and_folds():
     keptf, repf = fold_homology_filter(wf, get, 3)
     assert sorted(zip(keptf.chrom, keptf.start)) == [("a", 0), ("b", 0), ("b", 5_000)]
     assert repf["removed_by_fold"] == {"fold1": 1, "fold2": 1}
+
+
+def test_cli_rebuild_replaces_shards_and_missing_chrom_warning(tiny, tmp_path, caplog):
+    import subprocess
+    import sys
+    d, _ = tiny
+    root = Path(__file__).resolve().parents[1]
+    # a coverage file lacking chrB: a warning with counts, the build goes on (zeros there)
+    sizes_ac = {c: n for c, n in SIZES.items() if c != "chrB"}
+    write_bigwig(tmp_path / "ac.bw", {c: np.ones(n, np.float32) for c, n in sizes_ac.items()}, sizes_ac)
+    (tmp_path / "t.txt").write_text(f"\tidentifier\tfile\n0\tac\t{tmp_path / 'ac.bw'}\n")
+    out = tmp_path / "o"
+    with caplog.at_level("WARNING"):
+        build_track_dataset(d / "genome.fa", tmp_path / "t.txt", out, seq_length=SEQ, pool_width=POOL,
+                            crop_bp=CROP, test_chroms="chrC", valid_chroms="chrB", seqs_per_file=2,
+                            homology=False, max_n_frac=0.5)
+    assert any("1 of 3 reference chromosomes" in r.getMessage() for r in caplog.records)
+    n_small = len(list((out / "tfrecords").glob("*.tfr")))
+    assert n_small > 10
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("yeastzoi_data_cli", root / "bin" / "yeastzoi_data.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    rc = cli.main([str(d / "genome.fa"), str(tmp_path / "t.txt"), "-o", str(out), "-l", str(SEQ), "-w", str(POOL),
+                   "-c", str(CROP), "-t", "chrC", "-v", "chrB", "-r", "1000", "--no-homology", "--max_n", "0.5", "-q"])
+    assert rc == 0
+    assert sorted(p.name for p in (out / "tfrecords").glob("*.tfr")) == ["test-0.tfr", "train-0.tfr", "valid-0.tfr"]
+    vals = [y for _, y in track_dataset(out, "valid", batch_size=100, shuffle=False)][0].numpy()
+    assert np.all(vals == 0)                                                   # chrB absent from the bigWig
+    # the script as users run it: one-line error, exit status 2
+    r = subprocess.run([sys.executable, str(root / "bin" / "yeastzoi_data.py"), str(d / "genome.fa"),
+                        str(tmp_path / "t.txt"), "-o", str(out), "-l", "2050", "-t", "chrC"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: seq_length 2050 is not divisible")
