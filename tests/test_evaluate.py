@@ -1,0 +1,434 @@
+"""Evaluation: per-track R equals a direct numpy computation, gene-level R, MLM metrics,
+Markov baseline, bad input."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from yeastzoi import YeastzoiError
+from yeastzoi.evaluate import (GeneSums, MarkovModel, TrackStats, gene_exon_bins, gene_pearsonr,
+                               pearsonr, r2_score, run_mlm_eval, run_track_eval, summarize, track_groups)
+from yeastzoi.params import apply_overrides, load_params
+from yeastzoi.seqnn import SeqNN
+from yeastzoi.targets import untransform, write_targets
+from yeastzoi.tfrecords import ShardWriter, serialize_example, write_sequences_bed, write_statistics
+
+ROOT = Path(__file__).resolve().parents[1]
+L, CROP, POOL = 2048, 128, 16
+TLEN = (L - 2 * CROP) // POOL   # 112 bins
+NT = 3
+# test-window genes: (window, a, b): exons [a, b) and [b+100, b+200) bp after the window's t0
+GENES = [(0, 40, 90), (0, 500, 700), (1, 16, 48), (2, 1000, 1100), (3, 300, 301), (4, 1500, 1590)]
+
+
+def _cli(script):
+    """main() of a bin/ script, loaded in-process (saves a TensorFlow import per call)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(script.replace(".py", ""), ROOT / "bin" / script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main
+
+
+def _params(tmp, name="tiny", overrides=()):
+    raw = json.loads((ROOT / "json_params" / f"{name}.json").read_text())
+    base = ["model.seq_length=2048"] + (["model.trunk[6].cropping=8", f"model.head.units={NT}"]
+                                        if name == "tiny" else [])
+    raw = apply_overrides(raw, base + list(overrides))
+    path = Path(tmp) / f"{name}_{'_'.join(o.split('=')[-1] for o in overrides)}.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def _save_model(tmp, params_path, fname, num_features=None, seed=0):
+    import keras
+    keras.utils.set_random_seed(seed)
+    seqnn = SeqNN(load_params(params_path)["model"], num_features=num_features)
+    out = Path(tmp) / fname
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seqnn.save(out)
+    return out, seqnn
+
+
+def _track_data(tmp, model, n_test=5, n_train=2, seed=1):
+    """Track data dir whose targets are the model's predictions + noise (so R is far from 0)."""
+    rng = np.random.default_rng(seed)
+    d = Path(tmp) / "data"
+    rows, codes = [], {"train": [], "test": []}
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i in range(n):
+            c = rng.integers(0, 4, L).astype(np.uint8)
+            if i == 1:
+                c[100:300] = 4       # a run of N
+            codes[split].append(c)
+            start = (len(rows)) * (L - 2 * CROP)
+            rows.append(("chrI", start, start + L, split))
+    targets = pd.DataFrame({"identifier": ["t0", "t1", "t2"], "file": ["a.bw", "b.bw", "c.bw"],
+                            "sum_stat": ["sum", "sum_sqrt", "mean"], "clip_soft": [np.nan, 2.0, np.nan],
+                            "scale": [1.0, 0.5, 2.0], "description": ["RNA:a", "RNA:b", "CHIP:c"],
+                            "group": ["", "", "ChIP"]})
+    for split in ("train", "test"):
+        x = np.stack([np.eye(4, dtype=np.float32)[np.minimum(c, 3)] * (c < 4)[:, None]
+                      for c in codes[split]])
+        p = np.asarray(model.predict(x, batch_size=4))
+        y = np.abs(p + rng.normal(0, 1.0, p.shape) * p.std(axis=(0, 1)))
+        y[..., 2] = rng.gamma(2.0, 1.0, y.shape[:-1])   # one track unrelated to the model
+        with ShardWriter(d / "tfrecords", split, seqs_per_file=2) as w:
+            for c, t in zip(codes[split], y):
+                w.write(serialize_example(c, t.astype(np.float16)))
+    write_targets(d / "targets.txt", targets)
+    write_sequences_bed(d / "sequences.bed", pd.DataFrame(rows, columns=["chrom", "start", "end", "split"]))
+    write_statistics(d / "statistics.json", {"seq_length": L, "seq_depth": 4, "seq_1hot": True,
+                                             "target_length": TLEN, "num_targets": NT, "pool_width": POOL,
+                                             "crop_bp": CROP, "train_seqs": n_train, "test_seqs": n_test,
+                                             "num_species": 1})
+    return d
+
+
+def _decode_plain(data_dir, split):
+    """Records decoded with plain tf.data (no yeastzoi reader): codes (N, L), targets (N, TLEN, NT)."""
+    import tensorflow as tf
+    files = sorted((Path(data_dir) / "tfrecords").glob(f"{split}-*.tfr"), key=lambda p: int(p.stem.split("-")[1]))
+    spec = {"sequence": tf.io.FixedLenFeature([], tf.string), "target": tf.io.FixedLenFeature([], tf.string)}
+    seqs, tars = [], []
+    for rec in tf.data.TFRecordDataset([str(f) for f in files], compression_type="ZLIB"):
+        ex = tf.io.parse_single_example(rec, spec)
+        seqs.append(np.frombuffer(ex["sequence"].numpy(), np.uint8))
+        tars.append(np.frombuffer(ex["target"].numpy(), np.float16).reshape(TLEN, NT).astype(np.float32))
+    return np.stack(seqs), np.stack(tars)
+
+
+@pytest.fixture(scope="module")
+def track_setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("eval")
+    params = _params(tmp)
+    model_path, seqnn = _save_model(tmp, params, "a/model.h5", seed=0)
+    model2_path, _ = _save_model(tmp, params, "b/model.h5", seed=7)
+    data = _track_data(tmp, seqnn)
+    gtf = tmp / "genes.gtf"
+    # test windows: rows 2..6 → target regions [start+128, start+1920), starts 2*1792, 3*1792, ...
+    t0 = [(2 + i) * (L - 2 * CROP) + CROP for i in range(5)]
+    lines = []
+    for k, (w, a, b) in enumerate(GENES):
+        gid = f"G{k}"
+        lines.append(f"chrI\tt\tgene\t{t0[w] + a + 1}\t{t0[w] + b + 200}\t.\t+\t.\tgene_id \"{gid}\";")
+        lines.append(f"chrI\tt\texon\t{t0[w] + a + 1}\t{t0[w] + b}\t.\t+\t.\tgene_id \"{gid}\"; transcript_id \"{gid}.1\";")
+        lines.append(f"chrI\tt\texon\t{t0[w] + b + 101}\t{t0[w] + b + 200}\t.\t+\t.\tgene_id \"{gid}\"; transcript_id \"{gid}.1\";")
+    # a gene crossing a target-region edge (not evaluated) and one on an absent chromosome
+    lines.append(f"chrI\tt\texon\t{t0[0] - 50}\t{t0[0] + 50}\t.\t+\t.\tgene_id \"EDGE\"; transcript_id \"E.1\";")
+    lines.append("chrII\tt\texon\t100\t200\t.\t+\t.\tgene_id \"OTHER\"; transcript_id \"O.1\";")
+    gtf.write_text("\n".join(lines) + "\n")
+    return dict(tmp=tmp, params=params, model=model_path, model2=model2_path, data=data, gtf=gtf)
+
+
+def test_eval_cli_matches_direct_numpy(track_setup):
+    s = track_setup
+    out = s["tmp"] / "out_cli"
+    rc = _cli("yeastzoi_eval.py")([str(s["params"]), str(s["model"]), str(s["data"]), "-o", str(out),
+                                   "--split", "test", "--gtf", str(s["gtf"]), "--compare", str(s["model2"]),
+                                   "--labels", "ft,scratch", "--save-preds", "-q"])
+    assert rc == 0
+    tracks = pd.read_csv(out / "tracks.tsv", sep="\t")
+    assert list(tracks.columns) == ["identifier", "description", "group", "pearsonr", "r2",
+                                    "pearsonr_raw", "r2_raw"]
+    assert list(tracks["group"]) == ["RNA", "RNA", "ChIP"]
+
+    codes, y = _decode_plain(s["data"], "test")
+    assert codes.shape == (5, L)
+    x = (np.eye(4, dtype=np.float32)[np.minimum(codes, 3)] * (codes < 4)[..., None])
+    seqnn = SeqNN.from_file(s["model"])
+    p = np.asarray(seqnn.model.predict(x, verbose=0))
+    pf, yf = p.reshape(-1, NT).astype(np.float64), y.reshape(-1, NT).astype(np.float64)
+    for t in range(NT):
+        r = np.corrcoef(pf[:, t], yf[:, t])[0, 1]
+        r2 = 1 - ((yf[:, t] - pf[:, t]) ** 2).sum() / ((yf[:, t] - yf[:, t].mean()) ** 2).sum()
+        assert abs(tracks["pearsonr"][t] - r) < 1e-5
+        assert abs(tracks["r2"][t] - r2) < 1e-5
+    assert tracks["pearsonr"][0] > 0.3 and tracks["pearsonr"][1] > 0.3   # targets derived from predictions
+    from yeastzoi.targets import read_targets
+    tdf = read_targets(s["data"] / "targets.txt")
+    pr = untransform(p, tdf).reshape(-1, NT).astype(np.float64)
+    yr = untransform(y, tdf).reshape(-1, NT).astype(np.float64)
+    for t in range(NT):
+        assert abs(tracks["pearsonr_raw"][t] - np.corrcoef(pr[:, t], yr[:, t])[0, 1]) < 1e-5
+
+    # gene level: G0..G5 evaluated, EDGE and OTHER not
+    genes = pd.read_csv(out / "genes.tsv", sep="\t")
+    assert list(genes["n_genes"]) == [6, 6, 6]
+    gv = pd.read_csv(out / "gene_values.tsv", sep="\t")
+    assert sorted(gv["gene_id"]) == [f"G{k}" for k in range(6)]
+    assert list(gv["window"]) == [0, 0, 1, 2, 3, 4]
+    gsum_p = np.zeros((6, NT))
+    gsum_y = np.zeros((6, NT))
+    for k, (w, a, b) in enumerate(GENES):
+        # exons [a, b) and [b+100, b+200) relative to t0 (GTF is 1-based closed)
+        bins = sorted(set(range(a // 16, (b - 1) // 16 + 1)) | set(range((b + 100) // 16, (b + 199) // 16 + 1)))
+        gsum_p[k] = untransform(p[w], tdf)[bins].sum(0)
+        gsum_y[k] = untransform(y[w], tdf)[bins].sum(0)
+    for t in range(NT):
+        expect = np.corrcoef(np.log2(1 + gsum_p[:, t]), np.log2(1 + gsum_y[:, t]))[0, 1]
+        assert abs(genes["pearsonr"][t] - expect) < 1e-5
+
+    # comparison outputs, summary, plots, predictions
+    cmp_df = pd.read_csv(out / "compare.tsv", sep="\t")
+    np.testing.assert_allclose(cmp_df["pearsonr_ft"], tracks["pearsonr"], atol=1e-6)
+    t2 = pd.read_csv(out / "tracks_scratch.tsv", sep="\t")
+    np.testing.assert_allclose(cmp_df["pearsonr_scratch"], t2["pearsonr"], atol=1e-6)
+    assert not np.allclose(t2["pearsonr"], tracks["pearsonr"])
+    summ = pd.read_csv(out / "summary.tsv", sep="\t")
+    row = summ[(summ["model"] == "ft") & (summ["group"] == "RNA")].iloc[0]
+    assert row["n_tracks"] == 2
+    assert abs(row["pearsonr_mean"] - tracks["pearsonr"][:2].mean()) < 1e-5
+    assert abs(row["pearsonr_median"] - tracks["pearsonr"][:2].median()) < 1e-5
+    assert "gene_pearsonr_mean" in summ.columns
+    for png in ("violin_pearsonr.png", "violin_pearsonr_scratch.png", "violin_genes.png", "compare_pearsonr.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import h5py
+    with h5py.File(out / "preds.h5") as h5:
+        assert h5["preds"].shape == (5, TLEN, NT) and h5["preds"].dtype == np.float16
+        np.testing.assert_allclose(h5["preds"][:].astype(np.float32), p, rtol=2e-3, atol=1e-3)
+        assert list(h5["start"][:]) == [(2 + i) * (L - 2 * CROP) for i in range(5)]
+
+
+def test_eval_rc_ensemble_runs(track_setup):
+    s = track_setup
+    out = run_track_eval(s["params"], s["model"], s["data"], s["tmp"] / "out_rc", split="train",
+                         rc=True, shifts=[0, 1], plots=False)
+    t = pd.read_csv(out["tracks"], sep="\t")
+    assert t["pearsonr"].between(-1, 1).all() and len(t) == NT
+
+
+def test_bad_inputs(track_setup, tmp_path):
+    s = track_setup
+    empty = tmp_path / "nodata"
+    empty.mkdir()
+    with pytest.raises(YeastzoiError, match="statistics.json") as e:
+        run_track_eval(s["params"], s["model"], empty, tmp_path / "o")
+    assert "\n" not in str(e.value)
+    # wrong output length (crop 4 bins → 120 bins instead of 112)
+    p_len = _params(tmp_path, overrides=["model.trunk[6].cropping=4"])
+    m_len, _ = _save_model(tmp_path, p_len, "len/model.h5")
+    with pytest.raises(YeastzoiError, match="output length") as e:
+        run_track_eval(p_len, m_len, s["data"], tmp_path / "o")
+    assert "\n" not in str(e.value)
+    # wrong number of tracks
+    p_nt = _params(tmp_path, overrides=["model.head.units=5"])
+    m_nt, _ = _save_model(tmp_path, p_nt, "nt/model.h5")
+    with pytest.raises(YeastzoiError, match="number of tracks") as e:
+        run_track_eval(p_nt, m_nt, s["data"], tmp_path / "o")
+    assert "\n" not in str(e.value)
+    # the CLIs: one line on stderr, exit 2 (a data dir without statistics.json fails before TF loads)
+    for script in ("yeastzoi_eval.py", "yeastzoi_eval_mlm.py"):
+        res = subprocess.run([sys.executable, str(ROOT / "bin" / script), str(s["params"]), str(s["model"]),
+                              str(empty), "-o", str(tmp_path / "o"), "-q"], capture_output=True, text=True,
+                             timeout=300)
+        assert res.returncode == 2
+        err = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+        assert len(err) == 1 and "statistics.json" in err[0], res.stderr[-2000:]
+        assert "Traceback" not in res.stderr
+
+
+# ----------------------------------------------------------------------------- statistics
+def test_track_stats_streaming_matches_numpy():
+    rng = np.random.default_rng(3)
+    p = rng.normal(1000, 1, (7, 50, 4))          # large offset: shifted sums stay accurate
+    y = p * 0.5 + rng.normal(1000, 1, p.shape)
+    st = TrackStats(4)
+    for i in range(7):
+        st.update(p[i], y[i])
+    pf, yf = p.reshape(-1, 4), y.reshape(-1, 4)
+    np.testing.assert_allclose(st.pearsonr(), pearsonr(pf, yf), atol=1e-9)
+    np.testing.assert_allclose(st.pearsonr(), [np.corrcoef(pf[:, t], yf[:, t])[0, 1] for t in range(4)], atol=1e-9)
+    np.testing.assert_allclose(st.r2(), r2_score(yf, pf), rtol=1e-9)
+    const = TrackStats(1)
+    const.update(np.ones((5, 1)), np.arange(5.0)[:, None])
+    assert np.isnan(const.pearsonr()[0])
+
+
+def test_groups_and_summary():
+    df = pd.DataFrame({"description": ["RNA:x", "RNA:y", "plain", "z"], "group": ["", "", "", "MNase"]})
+    assert track_groups(df) == ["RNA", "RNA", "all", "MNase"]
+    t = pd.DataFrame({"group": ["a", "a", "b"], "pearsonr": [0.2, 0.4, np.nan]})
+    s = summarize(t, columns=("pearsonr",)).set_index("group")
+    assert s.loc["a", "pearsonr_mean"] == pytest.approx(0.3)
+    assert np.isnan(s.loc["b", "pearsonr_mean"])
+    assert s.loc["all", "n_tracks"] == 3 and s.loc["all", "pearsonr_median"] == pytest.approx(0.3)
+
+
+def test_gene_level_hand_made():
+    # windows: input [start, start+2048), targets [start+128, start+1920), 16 bp bins
+    windows = pd.DataFrame({"chrom": ["chrA", "chrA", "chrA"], "start": [0, 1792, 1000], "end": [2048, 3840, 3048]})
+    exons = {"g1": [(160, 200), (300, 330)],     # window 0: bins 2-4 and 10-12
+             "g2": [(100, 200)],                 # starts before window 0's targets: left out
+             "g3": [(3700, 3720)],               # crosses window 1's target end (3712), beyond window 2: left out
+             "g4": [(2008, 2024)],               # in windows 1 (centre 2816) and 2 (centre 2024) → 2, bin (2008-1128)//16 = 55
+             "g5": [(2500, 2510), (2505, 2530)],  # merged-like overlap, windows 1 and 2 → 1 (centre 2816 vs 2024)
+             "g6": [(10, 20)]}                   # on chrB: absent
+    chrom = {g: "chrA" for g in exons}
+    chrom["g6"] = "chrB"
+    gb = gene_exon_bins(exons, chrom, windows, crop_bp=128, pool_width=16, target_length=112)
+    got = {r.gene_id: (r.window, list(b)) for r in gb.genes.itertuples()
+           for g, b in gb.by_window[r.window] if gb.genes.gene_id[g] == r.gene_id}
+    assert got["g1"] == (0, [2, 3, 4, 10, 11, 12])
+    assert got["g4"] == (2, [55])
+    # g5: span 2500-2530, centre 2515: |2816-2515|=301 vs |2024-2515|=491 → window 1; bins (2500-1920)//16=36 .. (2529-1920)//16=38
+    assert got["g5"] == (1, [36, 37, 38])
+    assert set(got) == {"g1", "g4", "g5"}
+    # known values: per-window bins (112, 2 tracks); track 0 pred = truth, track 1 reversed ranks
+    pred = np.zeros((3, 112, 2))
+    true = np.zeros((3, 112, 2))
+    pred[0, [2, 3, 4, 10, 11, 12], :] = 1.0          # g1 sums 6
+    pred[2, 55, :] = 2.0                              # g4 sums 2
+    pred[1, 36:39, :] = 4.0                           # g5 sums 12
+    true[..., 0] = pred[..., 0]
+    true[0, [2, 3, 4, 10, 11, 12], 1] = 0.5           # g1 3
+    true[2, 55, 1] = 7.0                              # g4 7
+    true[1, 36:39, 1] = 0.0                           # g5 0
+    gs = GeneSums(gb, 2)
+    for w in range(3):
+        gs.update(w, pred[w], true[w])
+    order = list(gb.genes["gene_id"])
+    sums = dict(zip(order, gs.pred[:, 0]))
+    assert sums == {"g1": 6.0, "g4": 2.0, "g5": 12.0}
+    assert dict(zip(order, gs.true[:, 1])) == {"g1": 3.0, "g4": 7.0, "g5": 0.0}
+    r = gene_pearsonr(gs.pred, gs.true, log_space=True)
+    assert r[0] == pytest.approx(1.0)
+    lp = np.log2(1 + np.array([6.0, 2.0, 12.0]))
+    lt = np.log2(1 + np.array([3.0, 7.0, 0.0]))
+    order_idx = [order.index(g) for g in ("g1", "g4", "g5")]
+    assert r[1] == pytest.approx(np.corrcoef(lp, lt)[0, 1])
+    assert r[1] == pytest.approx(-0.96112, abs=1e-4)   # by hand: Σdxdy = -3.11833, √(2.2557·4.6667) = 3.24451
+    rr = gene_pearsonr(gs.pred[order_idx], gs.true[order_idx], log_space=False)
+    assert rr[1] == pytest.approx(np.corrcoef([6, 2, 12], [3, 7, 0])[0, 1])
+
+
+# ----------------------------------------------------------------------------- Markov / MLM
+P1 = np.array([[0.7, 0.1, 0.1, 0.1], [0.2, 0.2, 0.5, 0.1], [0.25, 0.25, 0.25, 0.25], [0.05, 0.05, 0.1, 0.8]])
+
+
+def _chain(n, rng, P=P1):
+    u = rng.random(n)
+    cum = np.cumsum(P, 1)
+    out = np.empty(n, np.uint8)
+    s = 0
+    for i in range(n):
+        s = int(np.searchsorted(cum[s], u[i], side="right"))
+        s = min(s, 3)
+        out[i] = s
+    return out
+
+
+def _entropy_rate(P=P1):
+    w, v = np.linalg.eig(P.T)
+    pi = np.real(v[:, np.argmin(np.abs(w - 1))])
+    pi = pi / pi.sum()
+    return float(-(pi[:, None] * P * np.log(P)).sum()), pi
+
+
+def test_markov_order1_recovers_entropy():
+    rng = np.random.default_rng(0)
+    H, pi = _entropy_rate()
+    train = _chain(200_000, rng)
+    test = _chain(50_000, rng)
+    m1 = MarkovModel(order=1)
+    m1.fit_codes(train.reshape(100, 2000))
+    probs = m1.predict_proba(test)
+    ce = -np.log(probs[np.arange(test.size), test]).mean()
+    assert abs(ce - H) < 0.01
+    assert abs(m1.entropy_rate() - H) < 0.01
+    np.testing.assert_allclose(m1._tables()[0][1], P1, atol=0.01)
+    # order 0 only knows the base composition: CE ≈ entropy of π, clearly worse
+    m0 = MarkovModel(order=0)
+    m0.fit_codes(train)
+    ce0 = -np.log(m0.predict_proba(test)[np.arange(test.size), test]).mean()
+    assert abs(ce0 - float(-(pi * np.log(pi)).sum())) < 0.01 and ce0 > H + 0.1
+    # back-off: position 0 has no context → order-0 probabilities; an N breaks the context
+    seq = np.array([0, 1, 4, 2, 3], np.uint8)
+    pp = m1.predict_proba(seq)
+    np.testing.assert_allclose(pp[0], m1._tables()[0][0][0])
+    np.testing.assert_allclose(pp[3], m1._tables()[0][0][0])
+    np.testing.assert_allclose(pp[1], m1._tables()[0][1][0])
+    np.testing.assert_allclose(pp.sum(-1), 1.0)
+    with pytest.raises(YeastzoiError):
+        MarkovModel(order=11)
+
+
+def _lm_data(tmp, n_train=24, n_test=4, seed=5):
+    rng = np.random.default_rng(seed)
+    d = Path(tmp) / "lm_data"
+    rows = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        with ShardWriter(d / "tfrecords", split, seqs_per_file=8) as w:
+            for i in range(n):
+                sp = i % 2
+                c = _chain(L, rng)
+                exon = np.zeros(L, np.uint8)
+                exon[200:1200] = 1
+                rep = np.zeros(L, np.uint8)
+                rep[1500:1700] = 1          # repeats only in intergenic sequence
+                w.write(serialize_example(c, species=sp, mask=exon, repeat_mask=rep))
+                rows.append((f"chr{split}{i}", 0, L, split, ["yA", "yB"][sp]))
+    (d / "sequences.bed").write_text("".join("\t".join(map(str, r)) + "\n" for r in rows))
+    write_statistics(d / "statistics.json", {"seq_length": L, "seq_depth": 4, "seq_1hot": True,
+                                             "num_species": 2, "species": ["yA", "yB"],
+                                             "train_seqs": n_train, "valid_seqs": 0, "test_seqs": n_test})
+    return d
+
+
+def test_mlm_eval_end_to_end(tmp_path):
+    params = _params(tmp_path, "tiny_lm")
+    model_path, seqnn = _save_model(tmp_path, params, "lm/model.h5", num_features=7)
+    data = _lm_data(tmp_path)
+    rc = _cli("yeastzoi_eval_mlm.py")([str(params), str(model_path), str(data), "-o", str(tmp_path / "out"),
+                                       "--markov-order", "1", "--repeats", "2", "-q"])
+    assert rc == 0
+    t = pd.read_csv(tmp_path / "out" / "mlm_metrics.tsv", sep="\t")
+    assert list(t.columns) == ["species", "split", "region", "n_masked", "ce", "accuracy", "perplexity",
+                               "weighted_loss", "markov_ce", "markov_accuracy", "markov_perplexity"]
+    assert set(t["species"]) == {"yA", "yB", "all"} and set(t["region"]) == {"all", "genic", "intergenic"}
+    t = t.set_index(["species", "region"])
+    n_mask = int(0.15 * L)
+    assert t.loc[("yA", "all"), "n_masked"] == 2 * 2 * n_mask       # 2 test seqs × 2 repeats
+    assert t.loc[("all", "all"), "n_masked"] == 4 * 2 * n_mask
+    for sp in ("yA", "yB", "all"):
+        assert t.loc[(sp, "genic"), "n_masked"] + t.loc[(sp, "intergenic"), "n_masked"] == t.loc[(sp, "all"), "n_masked"]
+    np.testing.assert_allclose(t["perplexity"], np.exp(t["ce"]), rtol=1e-5)
+    np.testing.assert_allclose(t["markov_perplexity"], np.exp(t["markov_ce"]), rtol=1e-5)
+    # Shorkie weights (tiny_lm: exon 0.1, repeat 0.1): genic positions weigh 0.1 (no repeats there)
+    np.testing.assert_allclose(t.xs("genic", level="region")["weighted_loss"],
+                               0.1 * t.xs("genic", level="region")["ce"], rtol=1e-4)
+    inter = t.xs("intergenic", level="region")
+    assert (inter["weighted_loss"] < inter["ce"]).all() and (inter["weighted_loss"] > 0.1 * inter["ce"]).all()
+    # the Markov baseline fitted on the train windows approaches the chain's entropy rate
+    H, _ = _entropy_rate()
+    assert abs(t.loc[("all", "all"), "markov_ce"] - H) < 0.06
+    # a random-init LM is near uniform (ln 4) and clearly worse than the fitted chain
+    assert t.loc[("all", "all"), "ce"] > H + 0.1
+    assert 0 <= t.loc[("all", "all"), "accuracy"] <= 1
+
+    # the model CE equals a direct computation over the same masks (repeat 0, seed 1)
+    from yeastzoi.dataset import lm_dataset
+    ces, ms = [], []
+    for x, y, w, m in lm_dataset(data, "test", batch_size=4, training=False, rc=False, seed=1, shuffle=False):
+        pr = seqnn.model.predict(x.numpy(), verbose=0).astype(np.float64)
+        yy = np.minimum(y.numpy(), 3)
+        ces.append(-np.log(np.take_along_axis(pr, yy[..., None], -1)[..., 0])[m.numpy() > 0])
+    direct = run_mlm_eval(params, model_path, data, tmp_path / "out1", splits=("test",), markov_order=-1,
+                          repeats=1, seed=1)
+    t1 = pd.read_csv(direct["mlm_metrics"], sep="\t").set_index(["species", "region"])
+    assert t1.loc[("all", "all"), "ce"] == pytest.approx(np.concatenate(ces).mean(), abs=1e-5)
+    assert t1["markov_ce"].isna().all()
+
+
+def test_mlm_bad_model(tmp_path):
+    params = _params(tmp_path, "tiny_lm")
+    model_path, _ = _save_model(tmp_path, params, "lm6/model.h5", num_features=6)   # 1 species
+    data = _lm_data(tmp_path, n_train=2, n_test=2)
+    with pytest.raises(YeastzoiError, match="input channels") as e:
+        run_mlm_eval(params, model_path, data, tmp_path / "out", markov_order=-1)
+    assert "\n" not in str(e.value)
