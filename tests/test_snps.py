@@ -312,3 +312,90 @@ def test_tsv_input(world, tmp_path):
     tsv.write_text(f"id\tchrom\tpos\tref\talt\tbeta\nq1\tII\t50\t{s[49]}\tN\t0.3\n")
     vs, _ = read_variants(tsv, Genome(world["fasta"]))
     assert vs[0].chrom == "chrII" and vs[0].info["beta"] == "0.3" and vs[0].pos == 50
+
+
+def _fake_result(tmp_path, rows, values, ids=("rna+", "rna-"), pairs=None):
+    import pandas as pd
+    from yeastzoi.snps import ScoreResult
+    from yeastzoi.variants import Variant
+    vs = [Variant(i, c, p, r, a) for i, c, p, r, a in rows]
+    res = ScoreResult(vs, {"logSED": np.asarray(values, np.float32)}, list(ids), list(ids), {"mode": "snp"},
+                      pairs=None if pairs is None else pd.DataFrame(pairs, columns=["si", "gene_id", "gene_name",
+                                                                                    "gene_strand"]))
+    return write_scores_h5(tmp_path / "scores.h5", res)
+
+
+def test_eqtl_benchmark_numbers(tmp_path):
+    from yeastzoi.snps import eqtl_benchmark, plot_roc
+    rows = [(f"v{i}", "chrI", 100 + i, "A", "C") for i in range(6)]
+    # |score| (mean of the two tracks): positives v0..v2 = 3, 1, 0.5; negatives v3..v5 = 0.25, 2, 0.1
+    vals = [[3, 3], [-1, -1], [0.5, 0.5], [0.25, 0.25], [-2, -2], [0.1, 0.1]]
+    h5p = _fake_result(tmp_path, rows, vals)
+    pos = tmp_path / "pos.tsv"
+    pos.write_text("chrom\tpos\tref\talt\tbeta\n" + "".join(f"I\t{100 + i}\tA\tC\t{b}\n" for i, b in
+                                                            zip(range(3), (0.7, -0.2, -0.1))))
+    neg = tmp_path / "neg.vcf"
+    neg.write_text("#CHROM\tPOS\tID\tREF\tALT\n" + "".join(f"chrI\t{100 + i}\tn{i}\tA\tC\n" for i in range(3, 6)))
+    m = eqtl_benchmark(h5p, pos, neg, stat="logSED")
+    # pairs (pos > neg): 3 > all 3; 1 > 0.25, 0.1; 0.5 > 0.25, 0.1 → 7 / 9
+    assert m["auroc"] == pytest.approx(7 / 9)
+    assert m["n_positives"] == 3 and m["n_negatives"] == 3 and m["n_sign"] == 3
+    # sign: scores 3 (beta +), -1 (−), 0.5 (−) → positives above both negatives... 3 > -1, 3 > 0.5 → 1.0
+    assert m["sign_auroc"] == pytest.approx(1.0)
+    assert plot_roc(m, tmp_path / "roc.png").stat().st_size > 1000
+    r = subprocess.run([sys.executable, str(ROOT / "bin" / "yeastzoi_eqtl_eval.py"), str(h5p), str(pos),
+                        str(neg), "-o", str(tmp_path / "ev"), "--tracks", "rna+", "-q"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "AUROC 0.7778" in r.stdout and (tmp_path / "ev" / "roc.png").exists()
+
+
+def test_truth_accuracy_numbers(tmp_path):
+    from yeastzoi.snps import truth_accuracy
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "conditions.txt").write_text("basal\tnone\nheat\tHSF1\n")
+    lfcs = [(0.5, 1.0), (-0.4, -0.2), (0.3, -0.6), (0.0, 0.0)]
+    (truth / "variants.vcf").write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(
+        f"chrI\t{100 + i}\ts{i}\tA\tC\t.\tPASS\tGENE=g{i};LFC={a},{b};CLASS=x\n" for i, (a, b) in enumerate(lfcs)))
+    rows = [(f"s{i}", "chrI", 100 + i, "A", "C") for i in range(4)]
+    # gene-level file: each variant has its own gene row plus a decoy gene with a large score
+    pairs, vals = [], []
+    for i in range(4):
+        pairs += [(i, f"g{i}", "", "+"), (i, "decoy", "", "+")]
+        vals += [[(0.2, -0.1, -0.3, 0.05)[i], (0.4, 0.1, 0.2, 0.0)[i]], [9.0, 9.0]]
+    h5p = _fake_result(tmp_path, rows, vals, ids=("RNA_basal", "RNA_heat"), pairs=pairs)
+    acc = truth_accuracy(h5p, truth / "variants.vcf", {"basal": ["RNA_basal"], "heat": ["RNA_heat"]})
+    b = acc["conditions"]["basal"]
+    # basal: scores 0.2, -0.1, -0.3 vs LFC 0.5, -0.4, 0.3 → signs right 2/3
+    assert b["sign_accuracy"] == pytest.approx(2 / 3) and b["n_effect"] == 3 and b["n_neutral"] == 1
+    # |score| effect vs neutral: 0.2, 0.1, 0.3 all > 0.05 → 1.0
+    assert b["effect_auroc"] == pytest.approx(1.0)
+    h = acc["conditions"]["heat"]
+    # heat: scores 0.4, 0.1, 0.2 vs LFC 1.0, -0.2, -0.6 → 1/3 signs right; sign AUROC 1.0 (0.4 ranks first)
+    assert h["sign_accuracy"] == pytest.approx(1 / 3) and h["sign_auroc"] == pytest.approx(1.0)
+    assert acc["pooled"]["n_scored"] == 8
+
+
+def test_snpgene_cli(world, tmp_path):
+    d = world["dir"]
+    gtf = tmp_path / "genes.gtf"
+    gtf.write_text('chrI\tt\tgene\t3201\t3900\t.\t+\t.\tgene_id "gP"; gene_name "P";\n'
+                   'chrI\tt\texon\t3201\t3400\t.\t+\t.\tgene_id "gP"; transcript_id "tP";\n'
+                   'chrI\tt\texon\t3601\t3900\t.\t+\t.\tgene_id "gP"; transcript_id "tP";\n'
+                   'chrII\tt\tgene\t101\t900\t.\t-\t.\tgene_id "gQ"; gene_name "Q";\n')
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(ROOT / "bin" / "yeastzoi_snpgene.py"), str(world["params"]),
+                        str(d / "m0" / "model.h5"), str(world["vcf"]), "-f", str(world["fasta"]), "-g", str(gtf),
+                        "-o", str(out), "--tsv", "-q", "--targets", str(d / "targets.txt")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = read_scores_h5(out / "scores.h5")
+    # snv1 (chrI:3001), del (4000), ins (2500) see gP; edge (chrI:20, window ends at 1044) sees
+    # none; both chrII alleles see gQ
+    got = sorted(zip(res.pairs["si"], res.pairs["gene_id"]))
+    assert got == [(0, "gP"), (2, "gP"), (3, "gP"), (4, "gQ"), (5, "gQ")]
+    assert res.stats["logSED"].shape == (5, 4) and res.attrs["mode"] == "snpgene"
+    first_q = list(res.pairs["gene_id"]).index("gQ")
+    assert np.isnan(res.stats["logSED"][0, 2]) and np.isnan(res.stats["logSED"][first_q, 1])
+    assert np.isfinite(res.stats["logSED"][0, [0, 1, 3]]).all()
