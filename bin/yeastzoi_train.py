@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Train a yeastzoi model: masked-LM pretraining, fine-tuning or training from scratch.
+
+  yeastzoi_train.py json_params/tiny_lm.json lm_data -o out/lm
+  yeastzoi_train.py json_params/tiny.json track_data -o out/ft --restore out/lm/model_best.h5 --trunk
+  yeastzoi_train.py json_params/tiny.json track_data -o out/scratch --set train.task=supervised
+
+The task comes from the spec's train.task (self-supervised / supervised / fine-tune).
+Several DATA_DIRs: LM corpora are interleaved (they must share the species list); for
+coverage tasks only the first is read. Running the same command again in the same OUT
+resumes after the last finished epoch; raise train.train_epochs_max (--set) to continue.
+
+OUT gets model_best.h5 (baskerville layout), model_best.keras, model_meta.json,
+history.csv, params.json (effective spec), train.log, logs/ (TensorBoard),
+checkpoints/ (resumable, one per epoch) and test_metrics.json (best model, test split).
+
+--strategy mirrored uses all local GPUs (all logical CPUs without a GPU); multiworker
+reads the cluster from TF_CONFIG and is started once per worker with the same arguments.
+"""
+import argparse
+import logging
+import sys
+
+from tqdm import tqdm
+
+from yeastzoi import YeastzoiError
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("params", help="params.json (train + model spec)")
+    ap.add_argument("data_dirs", nargs="+", help="data directories (statistics.json + tfrecords/)")
+    ap.add_argument("-o", "--out", required=True, help="output directory (resumed when it has a checkpoint)")
+    ap.add_argument("--restore", default=None, help="model file (.h5/.keras) to start from")
+    ap.add_argument("--trunk", action="store_true", help="restore only the trunk (fine-tune from an LM)")
+    ap.add_argument("--strategy", default="none", choices=("none", "mirrored", "multiworker"),
+                    help="tf.distribute strategy [none]")
+    ap.add_argument("--mixed-precision", action="store_true",
+                    help="mixed_float16 + loss scaling on GPU, mixed_bfloat16 on CPU")
+    ap.add_argument("--species", default=None,
+                    help="target genome's species name among the LM's species [data's, else the LM reference]")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a spec value, e.g. train.learning_rate=2e-5 (repeatable)")
+    ap.add_argument("--seed", type=int, default=None, help="random seed [train.seed, else 0]")
+    ap.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("absl").setLevel(logging.WARNING)
+
+    def progress(desc, total):
+        return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)
+
+    from yeastzoi.trainer import train
+    try:
+        summary = train(args.params, args.data_dirs, args.out, restore=args.restore, trunk=args.trunk,
+                        strategy=args.strategy, mixed_precision=args.mixed_precision,
+                        species=args.species, seed=args.seed, progress=progress,
+                        overrides=args.overrides)
+    except YeastzoiError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    best = summary["best_valid_loss"]
+    msg = f"{summary['out_dir']}: {summary['epochs']} epochs, best valid loss " + \
+          (f"{best:.4f} (epoch {summary['best_epoch']})" if best is not None else "n/a")
+    if "test" in summary:
+        msg += "; test " + ", ".join(f"{k} {v:.4f}" for k, v in summary["test"].items())
+    logging.getLogger("yeastzoi_train").info(msg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
