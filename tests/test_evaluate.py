@@ -411,17 +411,20 @@ def test_mlm_eval_end_to_end(tmp_path):
     assert t.loc[("all", "all"), "ce"] > H + 0.1
     assert 0 <= t.loc[("all", "all"), "accuracy"] <= 1
 
-    # the model CE equals a direct computation over the same masks (repeat 0, seed 1)
+    # the model CE equals a direct computation over the same masks (one repeat, the default seed)
     from yeastzoi.dataset import lm_dataset
-    ces, ms = [], []
-    for x, y, w, m in lm_dataset(data, "test", batch_size=4, training=False, rc=False, seed=1, shuffle=False):
+    from yeastzoi.evaluate import EVAL_SEED, evaluate_mlm
+    ces, accs = [], []
+    for x, y, w, m in lm_dataset(data, "test", batch_size=4, training=False, rc=False, seed=EVAL_SEED,
+                                 shuffle=False):
         pr = seqnn.model.predict(x.numpy(), verbose=0).astype(np.float64)
-        yy = np.minimum(y.numpy(), 3)
-        ces.append(-np.log(np.take_along_axis(pr, yy[..., None], -1)[..., 0])[m.numpy() > 0])
-    direct = run_mlm_eval(params, model_path, data, tmp_path / "out1", splits=("test",), markov_order=-1,
-                          repeats=1, seed=1)
-    t1 = pd.read_csv(direct["mlm_metrics"], sep="\t").set_index(["species", "region"])
-    assert t1.loc[("all", "all"), "ce"] == pytest.approx(np.concatenate(ces).mean(), abs=1e-5)
+        yy, sel = y.numpy(), m.numpy() > 0
+        ces.append(-np.log(np.take_along_axis(pr, np.minimum(yy, 3)[..., None], -1)[..., 0])[sel])
+        accs.append((pr.argmax(-1) == yy)[sel])
+    t1 = evaluate_mlm(seqnn, data, ("test",), load_params(params)["train"], markov=None, repeats=1)
+    t1 = t1.set_index(["species", "region"])
+    assert t1.loc[("all", "all"), "ce"] == pytest.approx(np.concatenate(ces).mean(), abs=1e-6)
+    assert t1.loc[("all", "all"), "accuracy"] == pytest.approx(np.concatenate(accs).mean(), abs=1e-9)
     assert t1["markov_ce"].isna().all()
 
 
@@ -432,3 +435,41 @@ def test_mlm_bad_model(tmp_path):
     with pytest.raises(YeastzoiError, match="input channels") as e:
         run_mlm_eval(params, model_path, data, tmp_path / "out", markov_order=-1)
     assert "\n" not in str(e.value)
+
+
+def test_fold_layout(track_setup, tmp_path):
+    """--fold F: fold F is test, F+1 valid; sequences.bed rows may interleave folds."""
+    from yeastzoi.evaluate import evaluate_tracks, split_records
+    s = track_setup
+    rng = np.random.default_rng(11)
+    d = tmp_path / "folds"
+    split_of = ["fold1", "fold0", "fold1", "fold2", "fold0", "fold1", "fold2"]   # bed order
+    recs = {}
+    for i, sp in enumerate(split_of):
+        recs.setdefault(sp, []).append((i, rng.integers(0, 4, L).astype(np.uint8),
+                                        rng.gamma(2.0, 1.0, (TLEN, NT)).astype(np.float16)))
+    for sp, items in recs.items():
+        with ShardWriter(d / "tfrecords", sp, seqs_per_file=2) as w:
+            for _, c, t in items:
+                w.write(serialize_example(c, t))
+    rows = [("chrI", i * 5000, i * 5000 + L, sp) for i, sp in enumerate(split_of)]
+    write_sequences_bed(d / "sequences.bed", pd.DataFrame(rows, columns=["chrom", "start", "end", "split"]))
+    write_targets(d / "targets.txt", pd.DataFrame({"identifier": ["a", "b", "c"], "file": ["x", "y", "z"]}))
+    write_statistics(d / "statistics.json", {"seq_length": L, "target_length": TLEN, "num_targets": NT,
+                                             "pool_width": POOL, "crop_bp": CROP, "folds": 3})
+    files, win = split_records(d, "valid", fold=0)
+    assert [Path(f).name for f in files] == ["fold1-0.tfr", "fold1-1.tfr"]
+    assert list(win["start"]) == [0, 10000, 25000]
+    _, win = split_records(d, "train", fold=0)
+    assert list(win["start"]) == [15000, 30000]
+    from yeastzoi.evaluate import load_model
+    seqnn = load_model(s["model"], load_params(s["params"]))
+    res = evaluate_tracks(seqnn, d, "valid", fold=0, batch_size=2)
+    assert res.n_seqs == 3 and res.n_bins == 3 * TLEN
+    x = np.stack([np.eye(4, dtype=np.float32)[c] for _, c, _ in recs["fold1"]])
+    y = np.stack([t.astype(np.float32) for _, _, t in recs["fold1"]]).reshape(-1, NT)
+    p = np.asarray(seqnn.model.predict(x, verbose=0)).reshape(-1, NT)
+    np.testing.assert_allclose(res.tracks["pearsonr"], [np.corrcoef(p[:, t], y[:, t])[0, 1] for t in range(NT)],
+                               atol=1e-6)
+    with pytest.raises(YeastzoiError, match="fold 3 out of range"):
+        split_records(d, "test", fold=3)

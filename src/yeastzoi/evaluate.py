@@ -37,7 +37,9 @@ before ``:`` (``RNA:wt_ypd`` → ``RNA``); otherwise ``all``.
 Masked LM (:func:`evaluate_mlm`, :func:`run_mlm_eval`)
 ------------------------------------------------------
 Each split's records are masked exactly as in validation (:func:`yeastzoi.dataset.lm_dataset`
-with ``training=False``: mask token everywhere, ``seed = seed + r`` for repeat r). At the
+with ``training=False``: mask token everywhere, ``seed = seed + r`` for repeat r; the default
+seed 1,000,003 is the trainer's validation seed, so ``valid`` masks equal those behind the
+training history's valid loss). At the
 masked positions: CE = −ln p(true base) (nats), accuracy = argmax == true base, perplexity
 = exp(mean CE), and the Shorkie-weighted loss Σ w·CE / Σ m (w from the train section's
 exon/repeat scales). Rows per (species, split, region) with region ``all``, ``genic``
@@ -70,6 +72,9 @@ log = logging.getLogger(__name__)
 
 #: progress(desc, total) → update(n) callable (e.g. ``lambda d, t: tqdm(total=t, desc=d).update``)
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+#: mask seed of the first repeat: the same as the trainer's validation masks
+EVAL_SEED = 1_000_003
 
 MLM_COLUMNS = ["species", "split", "region", "n_masked", "ce", "accuracy", "perplexity",
                "weighted_loss", "markov_ce", "markov_accuracy", "markov_perplexity"]
@@ -311,7 +316,13 @@ def load_model(model_path, params: dict | None = None):
         if stored is not None and _strip(stored) != _strip(spec):
             log.warning("%s: params.json's model section differs from the spec stored with the "
                         "model; using params.json", path)
-    return SeqNN.from_file(path, params_model=spec)
+    seqnn = SeqNN.from_file(path, params_model=spec)
+    # the trainer records the target genome's species channel; from_file keeps only some keys
+    file_meta = read_meta(path) or {}
+    for key in ("species_index", "target_species", "task"):
+        if file_meta.get(key) is not None and seqnn.meta.get(key) is None:
+            seqnn.meta[key] = file_meta[key]
+    return seqnn
 
 
 def _strip(spec: dict) -> dict:
@@ -717,7 +728,7 @@ def check_lm_model(meta: dict, stats: dict, model_path, data_dir) -> None:
 
 
 def evaluate_mlm(seqnn, data_dir, splits=("test",), train_params: dict | None = None,
-                 markov: MarkovModel | None = None, repeats: int = 1, seed: int = 1,
+                 markov: MarkovModel | None = None, repeats: int = 1, seed: int = EVAL_SEED,
                  batch_size: int = 4, progress: ProgressFactory | None = None) -> pd.DataFrame:
     """Masked-LM metrics per species, split and region (see the module docstring).
 
@@ -794,7 +805,7 @@ def evaluate_mlm(seqnn, data_dir, splits=("test",), train_params: dict | None = 
 
 
 def run_mlm_eval(params_path, model_path, data_dir, out_dir, splits=("test",), markov_order: int = 5,
-                 repeats: int = 1, seed: int = 1, batch_size: int | None = None,
+                 repeats: int = 1, seed: int = EVAL_SEED, batch_size: int | None = None,
                  progress: ProgressFactory | None = None) -> dict:
     """The work of ``yeastzoi_eval_mlm.py``: write OUT/mlm_metrics.tsv; returns {name: path}.
     ``markov_order < 0`` skips the baseline."""
