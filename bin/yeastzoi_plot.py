@@ -60,16 +60,13 @@ def main(argv=None):
     if e - s > span:
         log.warning("%s is %d bp but the model's output covers %d bp; showing the centred %d bp",
                     name, e - s, span, span)
-    stats = sorted(set(res["sum_stats"]))
-    pooled = "mean" if all(x.startswith("mean") for x in stats) else "sum" if all(
-        x.startswith("sum") for x in stats) else "/".join(stats)
-    ylabel = f"reads ({pooled}) / {res['bin_bp']} bp"
+    ylabels = [interpret.pooled_units(st, res["bin_bp"]) for st in res["sum_stats"]]
     genes = plots_genome.genes_in_window(gtf, res["chrom"], res["start"], res["start"] + span)
     names = [f"{i} {d}".strip() if d and d != i else i for i, d in zip(res["ids"], res["descriptions"])]
     plots_genome.plot_tracks(res["pred"], res["obs"], genes, args.out, start=res["start"], bin_bp=res["bin_bp"],
-                             names=names, chrom=res["chrom"], ylabel=ylabel,
-                             title=f"{name}: predicted{' (fwd+rc)' if args.rc else ''} vs observed, "
-                                   f"untransformed {ylabel}")
+                             names=names, chrom=res["chrom"], ylabel=ylabels,
+                             title=f"{name}: predicted{' (fwd+rc)' if args.rc else ''} vs observed coverage, "
+                                   f"untransformed (observed pooled like the training targets)")
     log.info("wrote %s (%d tracks, %s:%d-%d)", Path(args.out), len(names), res["chrom"], res["start"],
              res["start"] + span)
 

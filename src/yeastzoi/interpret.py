@@ -587,6 +587,15 @@ def observed_like_predicted(cov_bp: np.ndarray, targets_df: pd.DataFrame, pool_w
     return untransform(transform_tracks(cov_bp, targets_df, pool_width), targets_df)
 
 
+def pooled_units(sum_stat: str, bin_bp: int) -> str:
+    """Axis label for untransformed values of a track with ``sum_stat`` (see
+    :func:`yeastzoi.targets.untransform`): what one bin's number means."""
+    how = {"sum": "sum", "sum_sqrt": "sum", "sum_exp75": "sum", "mean": "mean per bp",
+           "mean_sqrt": "mean per bp", "max": "max per bp", "median": "median per bp",
+           "peak": "mean per bp"}.get(sum_stat, sum_stat)
+    return f"reads ({how}) / {bin_bp} bp bin"
+
+
 def locus_tracks(seqnn, genome, targets_df: pd.DataFrame, chrom: str, start: int, end: int,
                  tracks=None, species_index: int | None = None, observed: bool = True) -> dict:
     """Predicted and observed coverage for the window centred on [start, end).

@@ -279,13 +279,13 @@ def plot_attention(maps, genes: list[dict], path, titles=None, vmax_quantile: fl
 
 # ----------------------------------------------------------------------------- tracks
 def plot_tracks(pred, obs, genes: list[dict], path, start: int = 0, bin_bp: int = 1,
-                names=None, chrom: str = "", ylabel: str = "coverage", title: str | None = None) -> Path:
+                names=None, chrom: str = "", ylabel="coverage", title: str | None = None) -> Path:
     """Predicted vs observed coverage, one row per track, gene models underneath.
 
     ``pred``/``obs``: (bins, T) in the same units (``obs`` may be None); bin i covers
     [start + i·bin_bp, +bin_bp) bp; ``genes``: gene models in genomic bp (see
-    :func:`genes_in_window`); ``names``: T track names; ``ylabel``: the units, shown on every
-    row (say how bins were pooled)."""
+    :func:`genes_in_window`); ``names``: T track names; ``ylabel``: the units (one string for
+    every row, or one per track; say how bins were pooled)."""
     pred = np.asarray(pred, dtype=np.float64)
     if pred.ndim == 1:
         pred = pred[:, None]
@@ -294,17 +294,21 @@ def plot_tracks(pred, obs, genes: list[dict], path, start: int = 0, bin_bp: int 
         raise YeastzoiError(f"observed {obs.shape} and predicted {pred.shape} coverage differ in shape")
     nb, nt = pred.shape
     names = list(names) if names is not None else [f"track {i}" for i in range(nt)]
-    x = start + np.arange(nb) * bin_bp
+    x = start + np.arange(nb + 1) * bin_bp        # bin edges; the last value is repeated
     end = start + nb * bin_bp
+    ylabels = [ylabel] * nt if isinstance(ylabel, str) else list(ylabel)
+    if len(ylabels) != nt:
+        raise YeastzoiError(f"{len(ylabels)} y labels for {nt} tracks")
+    edge = lambda v: np.r_[v, v[-1:]]  # noqa: E731
     fig, axes = plt.subplots(nt + 1, 1, figsize=(10, 1.3 * nt + 1.3), sharex=True,
                              gridspec_kw={"height_ratios": [2] * nt + [1.2]}, squeeze=False)
     for j in range(nt):
         ax = axes[j, 0]
         if obs is not None:
-            ax.fill_between(x, obs[:, j], step="post", color="0.6", lw=0, label="observed")
-        ax.step(x, pred[:, j], where="post", color="#c0392b", lw=0.9, label="predicted")
+            ax.fill_between(x, edge(obs[:, j]), step="post", color="0.6", lw=0, label="observed")
+        ax.step(x, edge(pred[:, j]), where="post", color="#c0392b", lw=0.9, label="predicted")
         ax.set_ylim(bottom=0)
-        ax.set_ylabel(ylabel, fontsize=7)
+        ax.set_ylabel(ylabels[j], fontsize=7)
         ax.text(0.005, 0.95, names[j], transform=ax.transAxes, fontsize=8, va="top")
         ax.tick_params(labelsize=7)
         if obs is not None and np.isfinite(obs[:, j]).sum() > 2 and obs[:, j].std() > 0 and pred[:, j].std() > 0:
