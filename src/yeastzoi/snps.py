@@ -88,6 +88,7 @@ class ScoreOptions:
     stitch: str = "left"
     sed_bp: int = 1024
     species: str | None = None
+    compiled: bool | None = None   # None: compiled predict function for all but tiny jobs
 
     def check(self) -> "ScoreOptions":
         self.stats = parse_stats(self.stats)
@@ -161,7 +162,13 @@ class Predictor:
                  species: str | None = None, compiled: bool | None = None):
         self.seqnn = seqnn
         self.meta = seqnn.meta
-        self.model = seqnn.build_ensemble(rc=rc, shifts=list(shifts))
+        # one ensemble model per (rc, shifts) per SeqNN, so its compiled predict function
+        # is traced once per process
+        cache = seqnn.__dict__.setdefault("_yeastzoi_ensembles", {})
+        key = (bool(rc), tuple(int(s) for s in shifts))
+        if key not in cache:
+            cache[key] = seqnn.build_ensemble(rc=rc, shifts=list(shifts))
+        self.model = cache[key]
         self.batch_size = int(batch_size)
         self.num_features = seqnn.num_features
         self.species_index = species_index(self.meta, species)
@@ -372,6 +379,7 @@ class Job:
     chrom: str
     start: int
     readouts: list
+    stitch: str | None = None      # overrides the run's stitching for this job
 
 
 @dataclasses.dataclass
@@ -422,7 +430,7 @@ def _run_jobs(predictors, genome, variants, jobs: list[Job], n_rows: int, stats,
         alt_index = []
         for job in chunk:
             alt_index.append(len(seqs))
-            seqs.append(alt_codes(genome, variants[job.vi], job.start, L, stitch))
+            seqs.append(alt_codes(genome, variants[job.vi], job.start, L, job.stitch or stitch))
         codes = np.stack(seqs)
         for mi, pred in enumerate(predictors):
             y = pred.predict_codes(codes)
@@ -509,7 +517,7 @@ def _prepare(models, opts, targets_df):
     if opts.untransform and targets_df is None:
         log.warning("no targets sheet: scores are in the model's transformed space "
                     "(give --targets to untransform)")
-    preds = [Predictor(m, opts.rc, opts.shifts, opts.batch_size, opts.species) for m in models]
+    preds = [Predictor(m, opts.rc, opts.shifts, opts.batch_size, opts.species, opts.compiled) for m in models]
     return preds, do_untransform
 
 
@@ -651,7 +659,7 @@ def score_variants_lm(models, genome, variants, opts: ScoreOptions, model_paths=
     scores = np.full((len(models), len(variants), 1), np.nan, np.float32)
     chunk = max(opts.batch_size * 4, 8)
     for mi, m in enumerate(models):
-        pred = Predictor(m, False, (0,), opts.batch_size, opts.species)
+        pred = Predictor(m, False, (0,), opts.batch_size, opts.species, opts.compiled)
         pred.expect(2 * len(keys))
         for c0 in range(0, len(keys), chunk):
             ks = keys[c0:c0 + chunk]

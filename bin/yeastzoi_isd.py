@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Deletion scan: delete tiles across the window around a gene and score the effect on that
+gene's exon bins, to find distal regulatory elements. Writes OUT/isd.h5, OUT/isd.tsv and
+OUT/isd.png.
+
+  yeastzoi_isd.py params.json model.h5 -f genome.fa -g genes.gtf --gene YAL005C --tile 100 --step 50 -o out
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from yeastzoi import YeastzoiError
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("params", help="params.json ('-' = spec stored in the model)")
+    ap.add_argument("models", nargs="+", help="model file(s)")
+    ap.add_argument("-f", "--fasta", required=True)
+    ap.add_argument("-g", "--gtf", required=True)
+    ap.add_argument("--gene", required=True, help="gene id or name")
+    ap.add_argument("--tile", type=int, default=100, help="deleted tile length, bp [100]")
+    ap.add_argument("--step", type=int, default=100, help="bp between tile starts [100]")
+    ap.add_argument("-o", "--out", required=True)
+    ap.add_argument("--stats", default="logSED")
+    ap.add_argument("--rc", action="store_true")
+    ap.add_argument("--shifts", default="0")
+    ap.add_argument("--targets")
+    ap.add_argument("--no-untransform", action="store_true")
+    ap.add_argument("--species")
+    ap.add_argument("--tracks", help="tracks averaged in the plot [all]")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("-q", "--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("yeastzoi_isd")
+    try:
+        from yeastzoi import edits, snps
+        from yeastzoi.genome import Genome
+
+        opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
+                                 untransform=not args.no_untransform, batch_size=args.batch_size,
+                                 species=args.species).check()
+        genome = Genome(args.fasta)
+        genes_df, exons = edits.load_annotation(args.gtf, genome)
+        gene = edits.find_gene(genes_df, exons, args.gene)
+        models = snps.load_models(None if args.params == "-" else args.params, args.models)
+        targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+        L = models[0].seq_length
+        with tqdm(total=max(1, (L - args.tile) // args.step + 1), disable=args.quiet, desc="deletions") as bar:
+            tiles, scores, ws = edits.deletion_scan(models, genome, gene, args.tile, args.step, opts, targets,
+                                                    progress=bar.update)
+        ids, labels = snps.target_labels(models[0].meta, targets)
+        attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "isd")
+        attrs.update({"gene": gene.gene_id, "tile_bp": args.tile, "step_bp": args.step, "window_start": ws,
+                      "chrom": gene.chrom})
+        out = Path(args.out)
+        edits.write_table_h5(out / "isd.h5", tiles, scores, ids, labels, attrs)
+        edits.write_table_tsv(out / "isd.tsv", tiles, scores, ids)
+        fake = snps.ScoreResult([], {}, ids, labels, {})
+        edits.plot_deletion_scan(tiles, scores, gene, out / "isd.png", opts.stats[0],
+                                 snps.select_tracks(fake, args.tracks))
+        log.info("wrote %s, isd.tsv, isd.png (%d tiles)", out / "isd.h5", len(tiles))
+    except YeastzoiError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
