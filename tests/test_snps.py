@@ -86,7 +86,7 @@ def _manual(model, seqs, variants, targets, rc=False, sed_bp=1024):
         start = v.start - HALF
         x = np.stack([codes_to_onehot(seq_to_codes(_window(seqs, v.chrom, start))),
                       codes_to_onehot(seq_to_codes(_alt_window(seqs, v, start)))])
-        y = model.models[0].predict_on_batch(x) if False else np.asarray(model.models[0](x, training=False))
+        y = np.asarray(model.models[0](x, training=False))
         if rc:
             yr = np.asarray(model.models[0](revcomp_onehot(x), training=False))[:, ::-1][..., [0, 2, 1, 3]]
             y = (y + yr) / 2
@@ -294,26 +294,6 @@ def test_cli_bad_input(world, tmp_path, body, needle):
     assert not out.exists() or not any(p.name.endswith(".h5") for p in out.iterdir())
 
 
-def test_flip_swaps_alleles(world, tmp_path):
-    s = world["seqs"]["chrI"]
-    other = "ACGT".replace(s[3000], "")[0]
-    vcf = tmp_path / "f.vcf"
-    vcf.write_text(f"#CHROM\tPOS\tID\tREF\tALT\nchrI\t3001\tx\t{other}\t{s[3000]}\n")
-    g = Genome(world["fasta"])
-    with pytest.raises(YeastzoiError, match="line 2: REF"):
-        read_variants(vcf, g)
-    vs, rep = read_variants(vcf, g, flip=True)
-    assert rep.flipped == 1 and vs[0].ref == s[3000] and vs[0].alt == other and vs[0].flipped
-
-
-def test_tsv_input(world, tmp_path):
-    s = world["seqs"]["chrII"]
-    tsv = tmp_path / "v.tsv"
-    tsv.write_text(f"id\tchrom\tpos\tref\talt\tbeta\nq1\tII\t50\t{s[49]}\tN\t0.3\n")
-    vs, _ = read_variants(tsv, Genome(world["fasta"]))
-    assert vs[0].chrom == "chrII" and vs[0].info["beta"] == "0.3" and vs[0].pos == 50
-
-
 def _fake_result(tmp_path, rows, values, ids=("rna+", "rna-"), pairs=None):
     import pandas as pd
     from yeastzoi.snps import ScoreResult
@@ -377,6 +357,7 @@ def test_truth_accuracy_numbers(tmp_path):
     assert acc["pooled"]["n_scored"] == 8
 
 
+@pytest.mark.slow
 def test_snpgene_cli(world, tmp_path):
     d = world["dir"]
     gtf = tmp_path / "genes.gtf"
