@@ -140,15 +140,22 @@ def learning_rate_at(train_params: dict, step: int) -> float:
     return float(np.asarray(sched(step)))
 
 
-def make_optimizer(train_params: dict, loss_scale: bool = False):
+def make_optimizer(train_params: dict, loss_scale: bool = False, clip: bool = True):
     """Keras optimizer from ``params.train`` (adam / adamw / sgd), warm-up schedule, clipping;
-    wrapped in a LossScaleOptimizer when ``loss_scale`` (mixed_float16)."""
+    wrapped in a LossScaleOptimizer when ``loss_scale`` (mixed_float16).
+
+    ``clip=False`` leaves ``global_clipnorm`` / ``clip_norm`` out: Keras clips each replica's
+    gradients *before* summing them across replicas, so the distributed train step clips the
+    summed gradients itself instead."""
     import keras
     t = train_params
     sched = _schedule_cls()(t["learning_rate"], t.get("warmup_steps", 0), t.get("decay_steps"),
                             t.get("decay_rate"))
+    want_clip = clip
     clip = {}
-    if t.get("global_clipnorm"):
+    if not want_clip:
+        pass
+    elif t.get("global_clipnorm"):
         clip["global_clipnorm"] = float(t["global_clipnorm"])
     elif t.get("clip_norm"):
         clip["clipnorm"] = float(t["clip_norm"])
@@ -554,7 +561,7 @@ def _train(params, data_dirs, out_dir, restore, trunk, strategy_name, mixed_prec
         seqnn = SeqNN(model_spec, num_features=num_features, meta=meta)
         _check_shapes(seqnn, stats, data_dirs[0])
         model = seqnn.model
-        optimizer = make_optimizer(t, loss_scale=policy == "mixed_float16")
+        optimizer = make_optimizer(t, loss_scale=policy == "mixed_float16", clip=False)
         optimizer.build(model.trainable_variables)
     log.info("model: %s parameters (%s trainable), input (%d, %d), output (%d, %d)",
              f"{seqnn.num_params:,}", f"{seqnn.num_trainable:,}", seqnn.seq_length, num_features,
@@ -588,6 +595,8 @@ def _train(params, data_dirs, out_dir, restore, trunk, strategy_name, mixed_prec
     loss_fn = None if is_lm else coverage_loss(t["loss"], t.get("total_weight", 1.0))
     num_targets = int(seqnn.meta["num_targets"])
     SUM = tf.distribute.ReduceOp.SUM
+    global_clip = float(t["global_clipnorm"]) if t.get("global_clipnorm") else None
+    var_clip = float(t["clip_norm"]) if t.get("clip_norm") and not global_clip else None
 
     def _reg():
         losses = model.losses
@@ -614,6 +623,18 @@ def _train(params, data_dirs, out_dir, restore, trunk, strategy_name, mixed_prec
             loss = data_loss + _reg() / n_rep
             scaled = optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, model.trainable_variables)
+        if n_rep > 1:
+            grads = ctx.all_reduce(SUM, grads)
+        if global_clip or var_clip:
+            # on loss-scaled gradients the threshold scales too (LossScaleOptimizer unscales later)
+            factor = optimizer.dynamic_scale if policy == "mixed_float16" else 1.0
+            if global_clip:
+                grads, _ = tf.clip_by_global_norm(grads, global_clip * factor)
+            else:
+                grads = [tf.clip_by_norm(g, var_clip * factor) for g in grads]
+        if n_rep > 1:
+            # the optimizer sums gradients across replicas again: hand it each replica's share
+            grads = [g / n_rep for g in grads]
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
