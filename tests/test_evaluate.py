@@ -45,10 +45,10 @@ def _params(tmp, name="tiny", overrides=()):
     return path
 
 
-def _save_model(tmp, params_path, fname, num_features=None, seed=0):
+def _save_model(tmp, params_path, fname, num_features=None, seed=0, meta=None):
     import keras
     keras.utils.set_random_seed(seed)
-    seqnn = SeqNN(load_params(params_path)["model"], num_features=num_features)
+    seqnn = SeqNN(load_params(params_path)["model"], num_features=num_features, meta=meta)
     out = Path(tmp) / fname
     out.parent.mkdir(parents=True, exist_ok=True)
     seqnn.save(out)
@@ -108,7 +108,9 @@ def track_setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval")
     params = _params(tmp)
     model_path, seqnn = _save_model(tmp, params, "a/model.h5", seed=0)
-    model2_path, _ = _save_model(tmp, params, "b/model.h5", seed=7)
+    # the compared model takes species channels (like a fine-tuned LM trunk), the first does not
+    model2_path, _ = _save_model(tmp, params, "b/model.h5", seed=7, num_features=7,
+                                 meta={"species": ["yA", "yB"], "species_index": 1})
     data = _track_data(tmp, seqnn)
     gtf = tmp / "genes.gtf"
     # test windows: rows 2..6 → target regions [start+128, start+1920), starts 2*1792, 3*1792, ...
@@ -180,6 +182,11 @@ def test_eval_cli_matches_direct_numpy(track_setup):
     t2 = pd.read_csv(out / "tracks_scratch.tsv", sep="\t")
     np.testing.assert_allclose(cmp_df["pearsonr_scratch"], t2["pearsonr"], atol=1e-6)
     assert not np.allclose(t2["pearsonr"], tracks["pearsonr"])
+    x7 = np.concatenate([x, np.zeros(x.shape[:-1] + (1,), np.float32),
+                         np.broadcast_to(np.array([0, 1], np.float32), x.shape[:-1] + (2,))], -1)
+    p2 = np.asarray(SeqNN.from_file(s["model2"]).model.predict(x7, verbose=0)).reshape(-1, NT)
+    for t in range(NT):
+        assert abs(t2["pearsonr"][t] - np.corrcoef(p2[:, t], yf[:, t])[0, 1]) < 1e-5
     summ = pd.read_csv(out / "summary.tsv", sep="\t")
     row = summ[(summ["model"] == "ft") & (summ["group"] == "RNA")].iloc[0]
     assert row["n_tracks"] == 2

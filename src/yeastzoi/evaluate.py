@@ -42,7 +42,7 @@ seed 1,000,003 is the trainer's validation seed, so ``valid`` masks equal those 
 training history's valid loss). At the
 masked positions: CE = −ln p(true base) (nats), accuracy = argmax == true base, perplexity
 = exp(mean CE), and the Shorkie-weighted loss Σ w·CE / Σ m (w from the train section's
-exon/repeat scales). Rows per (species, split, region) with region ``all``, ``genic``
+exon/repeat scales; without the layers' L2 penalty, which the trainer's valid loss adds). Rows per (species, split, region) with region ``all``, ``genic``
 (positions with exon mask 1, i.e. the corpus' exon mask, trimmed as it was built) and
 ``intergenic`` (exon mask 0); species ``all`` aggregates species when there are several.
 
@@ -508,14 +508,17 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
                    progress: ProgressFactory | None = None) -> dict:
     """The work of ``yeastzoi_eval.py``: evaluate MODEL (and ``compare``) and write OUT.
 
-    Writes tracks.tsv (first model), genes.tsv (with ``gtf``), summary.tsv (per group; a
+    ``params_path`` gives the spec of MODEL (and of ``compare`` only when that file carries no
+    yeastzoi metadata: a model trained from scratch has no species channels, a fine-tuned one
+    has). Writes tracks.tsv (first model), genes.tsv (with ``gtf``), summary.tsv (per group; a
     ``model`` column), violin plots, and with ``compare``: tracks_<label2>.tsv, compare.tsv
     (per-track R of both side by side) and compare_pearsonr.png. Returns {name: path}.
     """
     from .dataset import read_statistics
     out_dir = Path(out_dir)
-    read_statistics(data_dir)   # fail fast on a bad data dir, before loading Keras and models
+    stats = read_statistics(data_dir)   # fail fast on a bad data dir, before loading Keras and models
     from .params import load_params
+    from .seqnn import read_meta
     params = load_params(params_path)
     batch_size = int(batch_size or params["train"].get("batch_size", 4))
     models = [model_path] + ([compare] if compare else [])
@@ -526,7 +529,13 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
         raise YeastzoiError(f"--labels needs {len(models)} distinct names (one per model), got {labels}")
     outputs, results = {}, []
     for k, (mp, lab) in enumerate(zip(models, labels)):
-        seqnn = load_model(mp, params)
+        # the compared model (e.g. trained from scratch: no species channels) is rebuilt from
+        # the spec stored with it; params.json only stands in when it has no metadata
+        stored = read_meta(mp) or {}
+        use = params if k == 0 or not stored.get("model_spec") else None
+        if stored.get("model_spec") and (use is None or _strip(stored["model_spec"]) == _strip(params["model"])):
+            check_track_model(stored, stats, mp, data_dir)   # fail before building the network
+        seqnn = load_model(mp, use)
         seqnn.meta["model_path"] = str(mp)
         res = evaluate_tracks(seqnn, data_dir, split, fold, batch_size, rc, shifts,
                               gtf=gtf, species=species,
@@ -804,6 +813,13 @@ def evaluate_mlm(seqnn, data_dir, splits=("test",), train_params: dict | None = 
     return table
 
 
+def _l2_penalty(model) -> float:
+    try:
+        return float(sum(float(np.asarray(v)) for v in model.losses))
+    except Exception:  # a model without regularizers, or a backend without eager losses
+        return 0.0
+
+
 def run_mlm_eval(params_path, model_path, data_dir, out_dir, splits=("test",), markov_order: int = 5,
                  repeats: int = 1, seed: int = EVAL_SEED, batch_size: int | None = None,
                  progress: ProgressFactory | None = None) -> dict:
@@ -823,6 +839,9 @@ def run_mlm_eval(params_path, model_path, data_dir, out_dir, splits=("test",), m
     table = evaluate_mlm(seqnn, data_dir, splits, params["train"], markov, repeats, seed,
                          batch_size, progress)
     out = write_tsv(table, Path(out_dir) / "mlm_metrics.tsv")
+    l2 = _l2_penalty(seqnn.model)
+    if l2:
+        log.info("weighted_loss excludes the layers' L2 penalty (%.6g); the trainer's valid loss adds it", l2)
     for _, row in table[table["region"] == "all"].iterrows():
         log.info("%s %s: %d masked, CE %.4f (weighted %.4f), acc %.4f, ppl %.3f; Markov-%s CE %.4f acc %.4f",
                  row["species"], row["split"], row["n_masked"], row["ce"], row["weighted_loss"],

@@ -102,5 +102,5 @@ def scatter_compare(x, y, path, xlabel: str = "model A", ylabel: str = "model B"
         ax.set_title(title)
     if ok.any():
         ax.legend(title=f"mean {np.mean(x[ok]):.3f} vs {np.mean(y[ok]):.3f}", fontsize=7,
-                  title_fontsize=8, loc="upper left")
+                  title_fontsize=8, loc="best")
     return save(fig, path)
