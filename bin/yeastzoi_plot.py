@@ -13,7 +13,7 @@ transform and its inverse, i.e. the raw reads pooled per bin like the training t
 """
 from pathlib import Path
 
-from yeastzoi import YeastzoiError, cli
+from yeastzoi import cli
 
 
 def main(argv=None):

@@ -290,3 +290,20 @@ def test_script_error_is_one_line(world, tmp_path):
                         str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == "error: --gene needs --gtf"
+
+
+def test_named_regions(world, tmp_path):
+    from yeastzoi.genome import read_gtf
+
+    g = world["genome"]
+    assert interpret.named_regions(g, region="chrA:1,000-1,500") == [("chrA_1000_1500", "chrA", 1000, 1500)]
+    (tmp_path / "r.bed").write_text("chrA\t10\t60\tp1\nchrB\t0\t40\tp/2\n")
+    assert interpret.named_regions(g, bed=tmp_path / "r.bed") == [("p1", "chrA", 10, 60), ("p_2", "chrB", 0, 40)]
+    gtf = read_gtf(world["gtf"])
+    assert interpret.named_regions(g, gene="gend", gtf_df=gtf, flank=2000) == [("GEND", "chrB", 0, 3000)]
+    with pytest.raises(YeastzoiError, match="runs off"):
+        interpret.named_regions(g, region="chrB:10-3001")
+    with pytest.raises(YeastzoiError, match="exactly one"):
+        interpret.named_regions(g, region="chrB:10-30", gene="GEND", gtf_df=gtf)
+    with pytest.raises(YeastzoiError, match="not in the annotation"):
+        interpret.named_regions(g, gene="NOPE", gtf_df=gtf)

@@ -609,6 +609,7 @@ def locus_tracks(seqnn, genome, targets_df: pd.DataFrame, chrom: str, start: int
     chrom, start (bp of the first output bin), bin_bp, window_start.
     """
     from .coverage import CoverageFile
+    from .targets import untransform
 
     meta = seqnn.meta
     nt = int(meta["num_targets"])
@@ -631,7 +632,6 @@ def locus_tracks(seqnn, genome, targets_df: pd.DataFrame, chrom: str, start: int
     pw = int(meta["pool_width"])
     out0 = w0 + int(meta.get("crop_bp") or 0)
     sheet = targets_df.iloc[cols]
-    from .targets import untransform
     pred = untransform(y[:, cols], sheet)
     obs = None
     if observed:

@@ -88,7 +88,8 @@ def draw_genes(ax, genes: list[dict], lo: float, hi: float, vertical: bool = Fal
                labels: bool = True) -> None:
     """Draw gene models on ``ax`` between ``lo`` and ``hi`` (same units as the genes):
     intron line, exon boxes, a strand arrow; ``vertical`` draws along the y axis (top to
-    bottom = increasing coordinate, as in an image)."""
+    bottom = increasing coordinate, as in an image). Overlapping genes go to separate lanes;
+    a name is written only where the gene is wide enough to hold it."""
     genes = [g for g in genes if g["end"] > lo and g["start"] < hi]
     lanes = _lanes(genes)
     nl = max(lanes) + 1 if lanes else 1
@@ -118,7 +119,7 @@ def draw_genes(ax, genes: list[dict], lo: float, hi: float, vertical: bool = Fal
             else:
                 ax.annotate("", xy=(tip + d, y), xytext=(tip, y),
                             arrowprops=dict(arrowstyle="-|>", color=col, lw=1))
-        if labels:
+        if labels and (e - s) >= 0.013 * span * len(g["name"]):  # skip labels wider than the gene
             mid = (s + e) / 2
             if vertical:
                 ax.text(y + 0.45, mid, g["name"], rotation=90, va="center", ha="left", fontsize=6)
@@ -335,7 +336,8 @@ def plot_motif_enrichment(df: pd.DataFrame, path, title: str | None = None) -> P
     fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(df) + 1.5), 3.5))
     ax.bar(k - 0.2, df["motif_C"], 0.4, label="motif", color="#c0392b")
     ax.bar(k + 0.2, df["flank_C"], 0.4, label="flank", color="0.6")
-    top = np.nanmax(np.r_[df["motif_C"].to_numpy(float), df["flank_C"].to_numpy(float), 0.01])
+    vals = np.r_[df["motif_C"].to_numpy(float), df["flank_C"].to_numpy(float)]
+    top = float(np.nanmax(vals)) if np.isfinite(vals).any() and np.nanmax(vals) > 0 else 1.0
     for i, r in enumerate(df.itertuples(index=False)):
         p = "p=n/a" if pd.isna(r.pvalue) else f"p={r.pvalue:.1e}"
         ax.text(i, top * 1.04, f"n={r.n_sites}\n{p}", ha="center", va="bottom", fontsize=6)
