@@ -20,14 +20,17 @@ SMALL = [f"model.seq_length={SEQ}", "model.trunk[6].cropping=8", "train.batch_si
          "train.warmup_steps=0", "train.shuffle_buffer=8"]
 
 
-def make_track_dir(out, n=(8, 4, 4), T=3, seed=0, seq_length=SEQ, pool=16, crop=128, signal=True):
+def make_track_dir(out, n=(8, 4, 4), T=3, seed=0, seq_length=SEQ, pool=16, crop=128,
+                   splits=("train", "valid", "test")):
     """A track data dir whose targets are a function of the sequence (GC per bin)."""
     out = Path(out)
     rng = np.random.default_rng(seed)
     tl = (seq_length - 2 * crop) // pool
     stats = {"seq_length": seq_length, "seq_depth": 4, "seq_1hot": True, "target_length": tl,
              "num_targets": T, "pool_width": pool, "crop_bp": crop, "num_species": 1}
-    for split, k in zip(("train", "valid", "test"), n):
+    if splits[0].startswith("fold"):
+        stats["folds"] = len(splits)
+    for split, k in zip(splits, n):
         with ShardWriter(out / "tfrecords", split, seqs_per_file=4) as w:
             for _ in range(k):
                 seq = rng.integers(0, 4, seq_length).astype(np.uint8)
@@ -180,3 +183,25 @@ def test_bad_inputs_are_one_line_errors(track_dir, tmp_path):
     assert "other.h5" in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(YeastzoiError, match="no such model file"):
         train(zoo_spec("tiny"), [track_dir], tmp_path / "o4", restore=tmp_path / "nope.h5", overrides=SMALL)
+
+
+def test_train_folds_job_array_entry_and_skip(tmp_path, caplog):
+    from yeastzoi.trainer import parse_folds, train_folds
+    assert parse_folds("0-2,5", 8) == [0, 1, 2, 5] and parse_folds(None, 3) == [0, 1, 2]
+    with pytest.raises(YeastzoiError, match="fold 8 out of range"):
+        parse_folds("7-8", 8)
+    data = make_track_dir(tmp_path / "folds", n=(2, 2, 4), splits=("fold0", "fold1", "fold2"))
+    sets = SMALL + ["train.train_epochs_max=1", "train.steps_per_epoch_max=1"]
+    rows = train_folds(zoo_spec("tiny"), data, tmp_path / "cv", fold=0, rep=1, overrides=sets)
+    job = tmp_path / "cv" / "f0c1"
+    assert (job / "done.json").exists() and (job / "model_best.h5").exists()
+    assert [(r["fold"], r["rep"]) for r in rows] == [(0, 1)] and "test_pearsonr" in rows[0]
+    meta = json.loads((job / "model_meta.json").read_text())
+    assert meta["target_ids"] == ["track0", "track1", "track2"]
+    # fold 0 tests on fold0 (2 seqs), validates on fold1, trains on fold2
+    assert json.loads((job / "params.json").read_text())["train"]["seed"] == 1
+    mtime = (job / "done.json").stat().st_mtime
+    with caplog.at_level("INFO", logger="yeastzoi"):
+        rows = train_folds(zoo_spec("tiny"), data, tmp_path / "cv", fold=0, rep=1, overrides=sets)
+    assert "is finished; skipping" in caplog.text and (job / "done.json").stat().st_mtime == mtime
+    assert (tmp_path / "cv" / "folds.tsv").read_text().startswith("fold\trep\tepochs")
