@@ -230,6 +230,7 @@ def plot_logo(df: pd.DataFrame, path, panel_bp: int = 100, max_panels: int = 20,
             ax.fill_between(pos[sl], df["conservation"].to_numpy()[sl], color="0.3", lw=0, step="mid")
             ax.set_xlim(pos[sl][0], pos[sl][-1] + 1)
         ax.set_ylim(0, ytop)
+        ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.set_ylabel("bits", fontsize=8)
         ax.tick_params(labelsize=7)
         for side in ("top", "right"):
@@ -319,6 +320,7 @@ def plot_tracks(pred, obs, genes: list[dict], path, start: int = 0, bin_bp: int 
             ax.spines[side].set_visible(False)
     axes[0, 0].legend(loc="upper center", fontsize=7, frameon=False, ncol=2)
     draw_genes(axes[-1, 0], genes, start, end)
+    axes[-1, 0].ticklabel_format(axis="x", useOffset=False, style="plain")
     axes[-1, 0].set_xlabel(f"{chrom} position (bp)" if chrom else "position (bp)")
     axes[-1, 0].set_xlim(start, end)
     if title:
