@@ -1,7 +1,6 @@
 """Evaluation: per-track R equals a direct numpy computation, gene-level R, MLM metrics,
 Markov baseline, bad input."""
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path

@@ -31,6 +31,10 @@ Gene-level R (``gtf=``), exact definition:
    prediction vs log2(1 + value) of the target; ``pearsonr_raw`` uses the values
    themselves. A track with fewer than 2 genes (or constant values) gets NaN.
 
+``gene_values.tsv`` lists the evaluated genes (gene_id, gene_name, chrom, exon span start/end,
+``window`` = the record's row among the split's sequences.bed rows, n_bins) with the
+prediction and target summed over all tracks (pred_total, true_total).
+
 Groups: a track's group is the sheet's ``group`` column; when empty, the description's prefix
 before ``:`` (``RNA:wt_ypd`` → ``RNA``); otherwise ``all``.
 
@@ -423,7 +427,11 @@ def evaluate_tracks(seqnn, data_dir, split: str = "test", fold: int | None = Non
                             f"says {ntar}; rebuild the data directory")
     pool_width, crop_bp = int(stats["pool_width"]), int(stats["crop_bp"])
     files, windows = split_records(data_dir, split, fold)
-    n_seqs = _count_records(files)
+    names = list(dict.fromkeys(Path(f).name.rsplit("-", 1)[0] for f in files))
+    if all(stats.get(f"{n}_seqs") is not None for n in names):
+        n_seqs = sum(int(stats[f"{n}_seqs"]) for n in names)
+    else:
+        n_seqs = _count_records(files)
     if n_seqs != len(windows):
         raise YeastzoiError(f"{data_dir}: sequences.bed has {len(windows)} rows for split {split} but "
                             f"the records hold {n_seqs}; rebuild the data directory")
@@ -517,6 +525,8 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
     from .dataset import read_statistics
     out_dir = Path(out_dir)
     stats = read_statistics(data_dir)   # fail fast on a bad data dir, before loading Keras and models
+    if gtf is not None and not Path(gtf).is_file():
+        raise YeastzoiError(f"{gtf}: annotation file not found; check the --gtf path")
     from .params import load_params
     from .seqnn import read_meta
     params = load_params(params_path)
