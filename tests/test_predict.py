@@ -215,6 +215,14 @@ def test_track_and_agreement_errors(fasta, tmp_path):
                               untransform=False)
     with pytest.raises(YeastzoiError, match="target_length is 4"):
         check_agreement([META, {**META, "target_length": 4}], ["a.h5", "b.h5"])
+    sp = Predictor([position_fn], {**META, "num_features": 8, "num_species": 3,
+                                   "species": ["scer", "spom", "calb"]})
+    assert sp.species_index(None) == 0 and sp.species_index("calb") == 2
+    with pytest.raises(YeastzoiError, match="not one of the model's species"):
+        sp.species_index("human")
+    with Genome(fasta) as g:
+        x = encode_windows(g, tile_region("chrI", 1000, 0, 128, sp.geometry), sp.geometry, 8, 2)
+    assert x.shape == (1, 256, 8) and x[0, :, 7].min() == 1 and x[0, :, 4:7].max() == 0
     assert parse_region("chrI:1,000-2,000") == ("chrI", 1000, 2000)
     with pytest.raises(YeastzoiError, match="chrom:start-end"):
         parse_region("chrI:1000")
@@ -294,6 +302,15 @@ def test_rc_equals_mean_of_forward_and_revcomp(tiny_model, random_fasta, tmp_pat
         np.testing.assert_allclose(a[:, 2], want[:, t], rtol=1e-5, atol=1e-6)
     chroms, _ = read_bw(out / "p.bw")
     assert chroms == {"chrI": 5000, "chrII": 3000}
+    # --bed: a region centred on tiling window 1 gives that window's bins (float16)
+    (tmp_path / "r.bed").write_text("chrI\t2300\t2308\tw1\n")
+    argv = [params_path, path, "-f", random_fasta, "--bed", tmp_path / "r.bed", "-o", out,
+            "--rc", "--targets", tmp_path / "targets.txt", "--no-untransform", "-q"]
+    rc, err = run_cli(capsys, *argv + [a for s in sets for a in ("--set", s)])
+    assert rc == 0, err
+    with h5py.File(out / "preds.h5") as h5:
+        assert h5["preds"].shape == (1, 96, 3) and h5["window_start"][0] == 1536
+        np.testing.assert_allclose(h5["preds"][0], ((fwd + rev) / 2)[1], rtol=2e-3, atol=1e-4)
     tsv = pd.read_csv(out / "tracks.tsv", sep="\t")
     assert tsv["identifier"].tolist() == ["p", "m", "u"]
     assert tsv["file"].tolist() == ["p.bw", "m.bw", "u.bw"]

@@ -423,6 +423,8 @@ def stream_predictions(predictor: Predictor, genome, windows: Sequence[Window], 
 
     geo = predictor.geometry
     batch_size = max(int(batch_size), 1)
+    if std and len(predictor.fns) < 2:
+        log.warning("std across models requested with one model: it is 0 everywhere")
     for b in range(0, len(windows), batch_size):
         batch = windows[b:b + batch_size]
         x = encode_windows(genome, batch, geo, predictor.num_features, species_index)
