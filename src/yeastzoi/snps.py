@@ -416,6 +416,7 @@ def _run_jobs(predictors, genome, variants, jobs: list[Job], n_rows: int, stats,
         count += add
     if cur:
         chunks.append(cur)
+    reported: set = set()
     n_seqs = len({(j.chrom, j.start) for j in jobs}) + len(jobs)
     for p in predictors:
         p.expect(n_seqs)
@@ -455,7 +456,9 @@ def _run_jobs(predictors, genome, variants, jobs: list[Job], n_rows: int, stats,
                 v[~tmask] = np.nan
                 out[s][mi, rows] = v
         if progress is not None:
-            progress(len({job.vi for job in chunk}))
+            new = {job.vi for job in chunk} - reported
+            reported |= new
+            progress(len(new))
     return out
 
 
