@@ -10,6 +10,7 @@ with the train section's exon/repeat scales), markov_ce, markov_accuracy, markov
 Masks are the validation masks (mask token, seeds --seed + r for repeat r). The Markov
 baseline is fitted per species on the corpus' train windows with add-one smoothing and is
 scored on exactly the same masked positions (definitions: yeastzoi.evaluate docstring).
+OUT/mlm_ce_<split>[_<species>].png: LM vs Markov CE per region.
 """
 import argparse
 import contextlib
@@ -33,6 +34,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1_000_003,
                     help="mask seed of the first repeat [1000003: the trainer's validation masks]")
     ap.add_argument("-b", "--batch_size", type=int, default=None, help="batch size [train.batch_size]")
+    ap.add_argument("--no-plots", action="store_true", help="skip the PNG bar charts")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
@@ -55,11 +57,11 @@ def main(argv=None):
             stack.callback(lambda: [b.close() for b in bars])
             out = run_mlm_eval(args.params, args.model, args.data_dir, args.out, splits=splits,
                                markov_order=args.markov_order, repeats=args.repeats, seed=args.seed,
-                               batch_size=args.batch_size, progress=progress)
+                               batch_size=args.batch_size, plots=not args.no_plots, progress=progress)
     except YeastzoiError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    log.info("wrote %s", out["mlm_metrics"])
+    log.info("wrote %s", ", ".join(str(p) for p in out.values()))
     return 0
 
 

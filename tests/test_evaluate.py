@@ -397,6 +397,8 @@ def test_mlm_eval_end_to_end(tmp_path):
     assert list(t.columns) == ["species", "split", "region", "n_masked", "ce", "accuracy", "perplexity",
                                "weighted_loss", "markov_ce", "markov_accuracy", "markov_perplexity"]
     assert set(t["species"]) == {"yA", "yB", "all"} and set(t["region"]) == {"all", "genic", "intergenic"}
+    for png in ("mlm_ce_test.png", "mlm_ce_test_yA.png", "mlm_ce_test_yB.png"):
+        assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"
     t = t.set_index(["species", "region"])
     n_mask = int(0.15 * L)
     assert t.loc[("yA", "all"), "n_masked"] == 2 * 2 * n_mask       # 2 test seqs × 2 repeats

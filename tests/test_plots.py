@@ -43,6 +43,16 @@ def test_scatter_compare(tmp_path):
     assert not (tmp_path / "bad.png").exists()
 
 
+def test_grouped_bars(tmp_path):
+    import pandas as pd
+    df = pd.DataFrame({"LM": [1.2, 1.1, np.nan], "Markov-5": [1.3, 1.25, 1.32]},
+                      index=["all", "genic", "intergenic"])
+    out = plots.grouped_bars(df, tmp_path / "b.png", ylabel="CE (nats)", title="t")
+    assert out.read_bytes()[:8] == PNG
+    h, w, _ = _png_size(out)
+    assert w > 300 and h > 200
+
+
 def test_save_failure_leaves_nothing(tmp_path):
     fig, ax = plots.new_figure()
     ax.plot([0, 1], [0, 1])

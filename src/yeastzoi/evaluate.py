@@ -832,8 +832,9 @@ def _l2_penalty(model) -> float:
 
 def run_mlm_eval(params_path, model_path, data_dir, out_dir, splits=("test",), markov_order: int = 5,
                  repeats: int = 1, seed: int = EVAL_SEED, batch_size: int | None = None,
-                 progress: ProgressFactory | None = None) -> dict:
-    """The work of ``yeastzoi_eval_mlm.py``: write OUT/mlm_metrics.tsv; returns {name: path}.
+                 plots: bool = True, progress: ProgressFactory | None = None) -> dict:
+    """The work of ``yeastzoi_eval_mlm.py``: write OUT/mlm_metrics.tsv and (``plots``) bar
+    charts of LM vs Markov CE per region (mlm_ce_<split>[_<species>].png); returns {name: path}.
     ``markov_order < 0`` skips the baseline."""
     from .dataset import read_statistics
     stats = read_statistics(data_dir)   # fail fast, before loading Keras
@@ -849,6 +850,20 @@ def run_mlm_eval(params_path, model_path, data_dir, out_dir, splits=("test",), m
     table = evaluate_mlm(seqnn, data_dir, splits, params["train"], markov, repeats, seed,
                          batch_size, progress)
     out = write_tsv(table, Path(out_dir) / "mlm_metrics.tsv")
+    outputs = {"mlm_metrics": out}
+    if plots:
+        from .plots import grouped_bars
+        for split in splits:
+            for sp in table["species"].unique():
+                sub = table[(table["split"] == split) & (table["species"] == sp)].set_index("region")
+                if len(sub) == 0:
+                    continue
+                bars = pd.DataFrame({"LM": sub["ce"]})
+                if sub["markov_ce"].notna().any():
+                    bars[f"Markov-{markov_order}"] = sub["markov_ce"]
+                name = f"mlm_ce_{split}" + ("" if sp == "all" or table["species"].nunique() == 1 else f"_{sp}")
+                outputs[name] = grouped_bars(bars, Path(out_dir) / f"{name}.png", ylabel="masked CE (nats)",
+                                             title=f"{sp}, {split}")
     l2 = _l2_penalty(seqnn.model)
     if l2:
         log.info("weighted_loss excludes the layers' L2 penalty (%.6g); the trainer's valid loss adds it", l2)
@@ -856,4 +871,4 @@ def run_mlm_eval(params_path, model_path, data_dir, out_dir, splits=("test",), m
         log.info("%s %s: %d masked, CE %.4f (weighted %.4f), acc %.4f, ppl %.3f; Markov-%s CE %.4f acc %.4f",
                  row["species"], row["split"], row["n_masked"], row["ce"], row["weighted_loss"],
                  row["accuracy"], row["perplexity"], markov_order, row["markov_ce"], row["markov_accuracy"])
-    return {"mlm_metrics": out}
+    return outputs

@@ -5,6 +5,7 @@ Every function draws one figure, writes it atomically to ``path`` (format from t
 
     violin_by_group(r, groups, "out/violin.png")          # per-track R by track group
     scatter_compare(r_ft, r_scratch, "out/cmp.png", xlabel="fine-tuned", ylabel="scratch")
+    grouped_bars(df_regions_by_model, "out/ce.png", ylabel="CE (nats)")  # rows × bar series
 """
 from __future__ import annotations
 
@@ -103,4 +104,36 @@ def scatter_compare(x, y, path, xlabel: str = "model A", ylabel: str = "model B"
     if ok.any():
         ax.legend(title=f"mean {np.mean(x[ok]):.3f} vs {np.mean(y[ok]):.3f}", fontsize=7,
                   title_fontsize=8, loc="best")
+    return save(fig, path)
+
+
+def grouped_bars(table, path, ylabel: str = "", title: str | None = None, fmt: str = "{:.3f}") -> Path:
+    """Grouped bar chart of a DataFrame: one group of bars per row (index label on the x
+    axis), one bar per column (legend), each bar annotated with its value (``fmt``).
+    E.g. rows = regions (all / genic / intergenic), columns = LM vs Markov cross-entropy."""
+    import pandas as pd
+    df = pd.DataFrame(table)
+    n_rows, n_cols = df.shape
+    fig, ax = new_figure(max(3.5, 1.0 + 1.2 * n_rows), 3.8)
+    width = 0.8 / max(n_cols, 1)
+    x = np.arange(n_rows)
+    for k, col in enumerate(df.columns):
+        vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+        pos = x - 0.4 + width * (k + 0.5)
+        ax.bar(pos, np.nan_to_num(vals), width=width, color=f"C{k % 10}", label=str(col))
+        for px, v in zip(pos, vals):
+            if np.isfinite(v):
+                ax.text(px, v, fmt.format(v), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(i) for i in df.index])
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    finite = pd.DataFrame(df).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size and finite.max() > 0:
+        ax.set_ylim(top=1.25 * finite.max())          # headroom for the labels and the legend
+    if n_cols:
+        ax.legend(fontsize=8, loc="upper center", ncol=n_cols, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
     return save(fig, path)
