@@ -9,7 +9,6 @@ POSITIVES / NEGATIVES are VCF/TSV files; the effect direction of a positive come
 INFO key or column named beta, effect, slope, LFC, sign or z, its gene from GENE/gene.
 """
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path

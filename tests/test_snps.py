@@ -8,7 +8,6 @@ import h5py
 import numpy as np
 import pytest
 
-from yeastzoi import YeastzoiError
 from yeastzoi.dna import codes_to_onehot, revcomp_onehot, seq_to_codes
 from yeastzoi.genome import Genome, write_fasta
 from yeastzoi.params import load_params
