@@ -205,3 +205,66 @@ def test_train_folds_job_array_entry_and_skip(tmp_path, caplog):
         rows = train_folds(zoo_spec("tiny"), data, tmp_path / "cv", fold=0, rep=1, overrides=sets)
     assert "is finished; skipping" in caplog.text and (job / "done.json").stat().st_mtime == mtime
     assert (tmp_path / "cv" / "folds.tsv").read_text().startswith("fold\trep\tepochs")
+
+
+@pytest.mark.slow
+def test_mixed_precision_trains_and_saves_float32(track_dir, tmp_path):
+    import keras
+    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.trainer import train
+    s = train(zoo_spec("tiny"), [track_dir], tmp_path / "mp", mixed_precision=True,
+              overrides=SMALL + ["train.train_epochs_max=1", "train.steps_per_epoch_max=2"])
+    assert np.isfinite(float(s["history"][0]["train_loss"]))
+    assert keras.config.dtype_policy().name == "float32"          # global policy restored
+    assert "mixed_bfloat16" in (tmp_path / "mp" / "train.log").read_text()
+    m = SeqNN.from_file(tmp_path / "mp" / "model_best.h5")
+    assert m.model.output.dtype == "float32"
+
+
+@pytest.mark.slow
+def test_simulated_finetune_beats_shuffled_targets(r64_dir, tmp_path):
+    """Acceptance on SIMULATED data (chrIII train, chrVI valid, chrI test, 4096 bp windows):
+    the tiny spec fine-tuned from a tiny LM reaches a test Pearson R well above the same run
+    on targets shuffled across windows."""
+    import shutil
+    import tensorflow as tf
+    from yeastzoi.dataset import record_files
+    from yeastzoi.tfrecords import parse_example
+    from yeastzoi.trainer import train
+    bin_ = ROOT / "bin"
+    sim, tracks, lmd = tmp_path / "sim", tmp_path / "tracks", tmp_path / "lm"
+    chroms = ("chrI", "chrIII", "chrVI")
+    sizes = dict(line.split()[:2] for line in (r64_dir / "chrom.sizes").read_text().splitlines())
+    (tmp_path / "limit.bed").write_text("".join(f"{c}\t0\t{sizes[c]}\n" for c in chroms))
+    (tmp_path / "species.tsv").write_text(f"name\tfasta\tgtf\nsc\t{r64_dir / 'genome.fa'}\t{r64_dir / 'genes.gtf'}\n")
+    for cmd in ([bin_ / "yeastzoi_simulate.py", r64_dir, sim, "--chroms", ",".join(chroms), "--seed", "1", "-q"],
+                [bin_ / "yeastzoi_data.py", r64_dir / "genome.fa", sim / "targets.txt", "-o", tracks, "-l", "4096",
+                 "-w", "16", "-c", "256", "-t", "chrI", "-v", "chrVI", "--limit", tmp_path / "limit.bed",
+                 "--no-homology", "-q"],
+                [bin_ / "yeastzoi_lm_data.py", tmp_path / "species.tsv", "-o", lmd, "-l", "4096", "--stride", "2048",
+                 "-t", "chrI", "-v", "chrVI", "--limit", tmp_path / "limit.bed", "--no-homology", "-q"]):
+        r = subprocess.run([sys.executable, *map(str, cmd)], capture_output=True, text=True, env=_env())
+        assert r.returncode == 0, r.stderr[-2000:]
+    # shuffled-target copy: train/valid targets permuted across windows, test untouched
+    shuf = tmp_path / "shuffled"
+    stats = json.loads((tracks / "statistics.json").read_text())
+    rng = np.random.default_rng(0)
+    for split in ("train", "valid", "test"):
+        exs = [parse_example(rec, 4096, stats["target_length"], stats["num_targets"])
+               for rec in tf.data.TFRecordDataset(record_files(tracks, split), compression_type="ZLIB")]
+        order = rng.permutation(len(exs)) if split != "test" else np.arange(len(exs))
+        with ShardWriter(shuf / "tfrecords", split) as w:
+            for e, i in zip(exs, order):
+                w.write(serialize_example(e["sequence"].numpy(), exs[i]["target"].numpy()))
+    for name in ("statistics.json", "targets.txt"):
+        shutil.copy(tracks / name, shuf / name)
+    train(zoo_spec("tiny_lm"), [lmd], tmp_path / "out_lm",
+          overrides=["model.seq_length=4096", "train.train_epochs_max=2", "train.steps_per_epoch_max=30",
+                     "train.batch_size=4", "train.eval_steps_max=5"])
+    ft = ["model.seq_length=4096", "model.trunk[6].cropping=16", "train.train_epochs_max=4",
+          "train.steps_per_epoch_max=40", "train.batch_size=4"]
+    lm_file = tmp_path / "out_lm" / "model_best.h5"
+    real = train(zoo_spec("tiny"), [tracks], tmp_path / "ft", restore=lm_file, trunk=True, overrides=ft)
+    base = train(zoo_spec("tiny"), [shuf], tmp_path / "shuf", restore=lm_file, trunk=True, overrides=ft)
+    r_real, r_base = real["test"]["pearsonr"], base["test"]["pearsonr"]
+    assert r_real > 0.3 and r_real > r_base + 0.2, (r_real, r_base)
