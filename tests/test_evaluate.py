@@ -251,6 +251,16 @@ def test_track_stats_streaming_matches_numpy():
     np.testing.assert_allclose(st.pearsonr(), pearsonr(pf, yf), atol=1e-9)
     np.testing.assert_allclose(st.pearsonr(), [np.corrcoef(pf[:, t], yf[:, t])[0, 1] for t in range(4)], atol=1e-9)
     np.testing.assert_allclose(st.r2(), r2_score(yf, pf), rtol=1e-9)
+    # float32 predictions nearly constant next to their mean (an untrained softplus head):
+    # raw float32 sums would cancel; the shifted accumulator matches float64 numpy
+    p32 = (0.69 + 1e-4 * rng.normal(size=(5, 112, 3))).astype(np.float32)
+    y32 = (p32 + 1e-4 * rng.normal(size=p32.shape)).astype(np.float32)
+    st32 = TrackStats(3)
+    for i in range(5):
+        st32.update(p32[i], y32[i])
+    pf, yf = p32.reshape(-1, 3).astype(np.float64), y32.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(st32.pearsonr(), pearsonr(pf, yf), atol=1e-6)
+    np.testing.assert_allclose(st32.r2(), r2_score(yf, pf), atol=1e-6)
     const = TrackStats(1)
     const.update(np.ones((5, 1)), np.arange(5.0)[:, None])
     assert np.isnan(const.pearsonr()[0])
