@@ -35,6 +35,9 @@ from .weights import (RestoreReport, assign_weights, model_weights, read_h5_attr
 log = logging.getLogger(__name__)
 
 META_NAME = "model_meta.json"
+#: Metadata derived from the network itself (recomputed on every build, never copied).
+_COMPUTED_META = ("yeastzoi_version", "seq_length", "num_features", "num_species", "target_length",
+                  "pool_width", "crop_bp", "num_targets", "heads", "model_spec")
 
 
 class SeqNN:
@@ -222,12 +225,24 @@ class SeqNN:
 
     @classmethod
     def from_file(cls, path, params_model: dict | None = None) -> "SeqNN":
-        """Rebuild from the spec stored in the file's metadata (or ``params_model``) and load it."""
+        """Rebuild the network a model file was saved from and load its weights.
+
+        The spec stored in the file's metadata is the model's own contract and wins;
+        ``params_model`` (the ``model`` section of a params.json) is only needed for files
+        without yeastzoi metadata (e.g. baskerville's). When both are given and differ, a
+        warning says that the stored spec is used. All stored metadata (species, target ids,
+        strand pairs, the trainer's species index, ...) is kept in :attr:`meta`.
+        """
         meta = read_meta(path) or {}
-        spec = params_model or meta.get("model_spec")
-        if spec is None:
+        stored = meta.get("model_spec")
+        if stored is None and params_model is None:
             raise YeastzoiError(f"{path}: has no yeastzoi metadata; pass the params.json it was trained with")
-        keep = {k: meta[k] for k in ("species", "target_ids", "strand_pair") if meta.get(k) is not None}
+        if stored is not None and params_model is not None and \
+                validate_model(params_model) != validate_model(stored):
+            log.warning("%s: the params.json model section differs from the spec stored with the model "
+                        "(e.g. head units set from the data); using the stored spec", path)
+        spec = stored if stored is not None else params_model
+        keep = {k: v for k, v in meta.items() if k not in _COMPUTED_META and v is not None}
         seqnn = cls(spec, num_features=meta.get("num_features"), meta=keep)
         seqnn.restore(path)
         return seqnn
