@@ -87,7 +87,7 @@ def main(argv=None):
             strand_pair=strand_pairs(targets_df) if targets_df is not None else None)
         common = dict(targets_df=targets_df, tracks=tracks, untransform=not args.no_untransform,
                       std=args.std, batch_size=args.batch, species=args.species)
-        with tqdm(unit=" windows", disable=args.quiet, desc="predicting") as bar:
+        with tqdm(unit=" windows", disable=args.quiet, desc="predicting", delay=0.5) as bar:
             if bed is not None:
                 bar.total = len(bed)
                 path = predict.predict_bed(pred, genome, bed, Path(args.out) / "preds.h5",
