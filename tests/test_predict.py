@@ -23,7 +23,7 @@ from yeastzoi.dna import codes_to_seq, revcomp_onehot
 from yeastzoi.genome import Genome, write_fasta
 from yeastzoi.predict import (Geometry, Predictor, check_agreement, encode_windows,
                               parse_region, predict_bed, predict_to_bigwig, tile_region)
-from yeastzoi.targets import untransform, write_targets
+from yeastzoi.targets import write_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bin" / "yeastzoi_predict.py"
