@@ -312,30 +312,20 @@ def gene_pearsonr(pred_sums: np.ndarray, true_sums: np.ndarray, log_space: bool 
 def load_model(model_path, params: dict | None = None):
     """Rebuild a :class:`~yeastzoi.seqnn.SeqNN` and load ``model_path`` (.h5 / .keras).
 
-    The spec is ``params['model']`` when given (a warning is logged when it differs from the
-    spec stored in the file), else the spec stored in the file's metadata.
+    The spec stored with the model wins (:meth:`SeqNN.from_file`); ``params['model']`` is
+    used only for files without yeastzoi metadata (e.g. baskerville's).
     """
     from .seqnn import SeqNN, read_meta
     path = Path(model_path)
     if not path.exists():
         raise YeastzoiError(f"{path}: no such model file")
-    spec = params["model"] if params is not None else None
-    if spec is not None:
-        stored = (read_meta(path) or {}).get("model_spec")
-        if stored is not None and _strip(stored) != _strip(spec):
-            log.warning("%s: params.json's model section differs from the spec stored with the "
-                        "model; using params.json", path)
-    seqnn = SeqNN.from_file(path, params_model=spec)
-    # the trainer records the target genome's species channel; from_file keeps only some keys
+    seqnn = SeqNN.from_file(path, params_model=params["model"] if params is not None else None)
+    # the trainer records the target genome's species channel in the file's metadata
     file_meta = read_meta(path) or {}
     for key in ("species_index", "target_species", "task"):
         if file_meta.get(key) is not None and seqnn.meta.get(key) is None:
             seqnn.meta[key] = file_meta[key]
     return seqnn
-
-
-def _strip(spec: dict) -> dict:
-    return {k: v for k, v in spec.items() if k not in ("num_features",)}
 
 
 def check_track_model(meta: dict, stats: dict, model_path, data_dir) -> None:
@@ -521,9 +511,8 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
                    progress: ProgressFactory | None = None) -> dict:
     """The work of ``yeastzoi_eval.py``: evaluate MODEL (and ``compare``) and write OUT.
 
-    ``params_path`` gives the spec of MODEL (and of ``compare`` only when that file carries no
-    yeastzoi metadata: a model trained from scratch has no species channels, a fine-tuned one
-    has). Writes tracks.tsv (first model), genes.tsv (with ``gtf``), summary.tsv (per group; a
+    Models are rebuilt from the spec stored with them; ``params_path`` gives the batch size and
+    the spec of a model file without yeastzoi metadata. Writes tracks.tsv (first model), genes.tsv (with ``gtf``), summary.tsv (per group; a
     ``model`` column), violin plots, and with ``compare``: tracks_<label2>.tsv, compare.tsv
     (per-track R of both side by side) and compare_pearsonr.png. Returns {name: path}.
     """
@@ -544,13 +533,12 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
         raise YeastzoiError(f"--labels needs {len(models)} distinct names (one per model), got {labels}")
     outputs, results = {}, []
     for k, (mp, lab) in enumerate(zip(models, labels)):
-        # the compared model (e.g. trained from scratch: no species channels) is rebuilt from
-        # the spec stored with it; params.json only stands in when it has no metadata
+        # each model is rebuilt from the spec stored with it (a scratch model has no species
+        # channels, a fine-tuned one has); params.json stands in only for files without metadata
         stored = read_meta(mp) or {}
-        use = params if k == 0 or not stored.get("model_spec") else None
-        if stored.get("model_spec") and (use is None or _strip(stored["model_spec"]) == _strip(params["model"])):
+        if stored.get("model_spec"):
             check_track_model(stored, stats, mp, data_dir)   # fail before building the network
-        seqnn = load_model(mp, use)
+        seqnn = load_model(mp, params)
         seqnn.meta["model_path"] = str(mp)
         res = evaluate_tracks(seqnn, data_dir, split, fold, batch_size, rc, shifts,
                               gtf=gtf, species=species,
