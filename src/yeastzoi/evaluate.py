@@ -538,7 +538,7 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
         stored = read_meta(mp) or {}
         if stored.get("model_spec"):
             check_track_model(stored, stats, mp, data_dir)   # fail before building the network
-        seqnn = load_model(mp, params)
+        seqnn = load_model(mp, params if k == 0 or not stored.get("model_spec") else None)
         seqnn.meta["model_path"] = str(mp)
         res = evaluate_tracks(seqnn, data_dir, split, fold, batch_size, rc, shifts,
                               gtf=gtf, species=species,
