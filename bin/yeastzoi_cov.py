@@ -6,11 +6,10 @@
 """
 import argparse
 import logging
-import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
@@ -36,36 +35,32 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_cov")
-    try:
-        from yeastzoi import coverage
+    from yeastzoi import coverage
 
-        out = args.out.lower()
-        if not out.endswith((".bw", ".bigwig", ".w5", ".h5")):
-            raise YeastzoiError(f"{args.out}: output must end in .bw, .bigwig, .w5 or .h5")
-        sizes = (coverage.read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes
-                 else coverage.fasta_chrom_sizes(args.fasta))
-        total = coverage.count_bam_records(args.bam)  # also checks the BAM opens
-        with tqdm(total=total, unit=" reads", unit_scale=True,
-                  disable=args.quiet, desc="reading BAM") as bar:
-            res = coverage.bam_to_coverage(
-                args.bam, sizes, mode=args.mode, shift=args.shift,
-                strand=None if args.strand == "both" else args.strand,
-                skip_duplicates=not args.keep_dups, multimap=args.multimap,
-                min_mapq=args.min_mapq, progress=bar.update)
-        c = res.counts
-        log.info("records %d, used %d (weighted multi-mappers %d); skipped: %s", c["records"],
-                 c["used"], c["weighted_multimappers"],
-                 ", ".join(f"{k} {c[k]}" for k in coverage.SKIP_REASONS if c[k]) or "none")
-        if out.endswith((".bw", ".bigwig")):
-            coverage.write_bigwig(args.out, res.coverage, sizes)
-        else:
-            coverage.write_w5(args.out, res.coverage, sizes)
-        log.info("wrote %s (total mass %.1f)", args.out, res.total)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    out = args.out.lower()
+    if not out.endswith((".bw", ".bigwig", ".w5", ".h5")):
+        raise YeastzoiError(f"{args.out}: output must end in .bw, .bigwig, .w5 or .h5")
+    sizes = (coverage.read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes
+             else coverage.fasta_chrom_sizes(args.fasta))
+    total = coverage.count_bam_records(args.bam)  # also checks the BAM opens
+    with tqdm(total=total, unit=" reads", unit_scale=True,
+              disable=args.quiet, desc="reading BAM") as bar:
+        res = coverage.bam_to_coverage(
+            args.bam, sizes, mode=args.mode, shift=args.shift,
+            strand=None if args.strand == "both" else args.strand,
+            skip_duplicates=not args.keep_dups, multimap=args.multimap,
+            min_mapq=args.min_mapq, progress=bar.update)
+    c = res.counts
+    log.info("records %d, used %d (weighted multi-mappers %d); skipped: %s", c["records"],
+             c["used"], c["weighted_multimappers"],
+             ", ".join(f"{k} {c[k]}" for k in coverage.SKIP_REASONS if c[k]) or "none")
+    if out.endswith((".bw", ".bigwig")):
+        coverage.write_bigwig(args.out, res.coverage, sizes)
+    else:
+        coverage.write_w5(args.out, res.coverage, sizes)
+    log.info("wrote %s (total mass %.1f)", args.out, res.total)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

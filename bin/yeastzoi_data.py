@@ -11,11 +11,10 @@ seq_length input window, 0-based half-open; the target region is start+crop .. e
 import argparse
 import contextlib
 import logging
-import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -58,23 +57,19 @@ def main(argv=None):
         bars.append(bar)
         return bar.update
 
-    try:
-        from yeastzoi.build_data import build_track_dataset
-        with contextlib.ExitStack() as stack:
-            stack.callback(lambda: [b.close() for b in bars])
-            st = build_track_dataset(
-                args.fasta, args.targets, args.out, seq_length=args.seq_length, pool_width=args.pool_width,
-                crop_bp=args.crop_bp, stride=args.stride, test_chroms=args.test_chroms,
-                valid_chroms=args.valid_chroms, folds=args.folds, gaps_bed=args.gaps, unmap_bed=args.umap,
-                blacklist_bed=args.blacklist, seqs_per_file=args.seqs_per_tfr, limit_bed=args.limit,
-                max_n_frac=args.max_n, gtf=args.gtf, min_exon_frac=args.min_exon, umap_frac=args.umap_frac,
-                homology=not args.no_homology,
-                homology_kw=dict(min_identity=args.min_identity, max_query_cov=args.max_query_cov,
-                                 min_block=args.min_block),
-                seed=args.seed, threads=args.threads, progress=progress)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from yeastzoi.build_data import build_track_dataset
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [b.close() for b in bars])
+        st = build_track_dataset(
+            args.fasta, args.targets, args.out, seq_length=args.seq_length, pool_width=args.pool_width,
+            crop_bp=args.crop_bp, stride=args.stride, test_chroms=args.test_chroms,
+            valid_chroms=args.valid_chroms, folds=args.folds, gaps_bed=args.gaps, unmap_bed=args.umap,
+            blacklist_bed=args.blacklist, seqs_per_file=args.seqs_per_tfr, limit_bed=args.limit,
+            max_n_frac=args.max_n, gtf=args.gtf, min_exon_frac=args.min_exon, umap_frac=args.umap_frac,
+            homology=not args.no_homology,
+            homology_kw=dict(min_identity=args.min_identity, max_query_cov=args.max_query_cov,
+                             min_block=args.min_block),
+            seed=args.seed, threads=args.threads, progress=progress)
     counts = ", ".join(f"{k[:-5]} {v}" for k, v in st.items() if k.endswith("_seqs"))
     hom = st.get("homology")
     log.info("%s: %s sequences (%d bins x %d tracks each)%s; %.1f s", args.out, counts, st["target_length"],
@@ -83,4 +78,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

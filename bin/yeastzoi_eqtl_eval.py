@@ -10,10 +10,9 @@ INFO key or column named beta, effect, slope, LFC, sign or z, its gene from GENE
 """
 import argparse
 import logging
-import sys
 from pathlib import Path
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -29,25 +28,21 @@ def main(argv=None):
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        from yeastzoi.fileio import write_json_atomic
-        from yeastzoi.snps import eqtl_benchmark, plot_roc
+    from yeastzoi.fileio import write_json_atomic
+    from yeastzoi.snps import eqtl_benchmark, plot_roc
 
-        m = eqtl_benchmark(args.scores, args.positives, args.negatives, stat=args.stat, tracks=args.tracks)
-        summary = {k: v for k, v in m.items() if not hasattr(v, "shape")}
-        print(f"{args.stat}: AUROC {m['auroc']:.4f}  AUPRC {m['auprc']:.4f} (baseline {m['auprc_baseline']:.3f})  "
-              f"sign AUROC {m['sign_auroc']:.4f} (n={m['n_sign']})  positives {m['n_positives']}  "
-              f"negatives {m['n_negatives']}")
-        if args.out:
-            out = Path(args.out)
-            write_json_atomic(out / "metrics.json", summary)
-            plot_roc(m, out / "roc.png")
-            logging.getLogger("yeastzoi_eqtl_eval").info("wrote %s/metrics.json and roc.png", out)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    m = eqtl_benchmark(args.scores, args.positives, args.negatives, stat=args.stat, tracks=args.tracks)
+    summary = {k: v for k, v in m.items() if not hasattr(v, "shape")}
+    print(f"{args.stat}: AUROC {m['auroc']:.4f}  AUPRC {m['auprc']:.4f} (baseline {m['auprc_baseline']:.3f})  "
+          f"sign AUROC {m['sign_auroc']:.4f} (n={m['n_sign']})  positives {m['n_positives']}  "
+          f"negatives {m['n_negatives']}")
+    if args.out:
+        out = Path(args.out)
+        write_json_atomic(out / "metrics.json", summary)
+        plot_roc(m, out / "roc.png")
+        logging.getLogger("yeastzoi_eqtl_eval").info("wrote %s/metrics.json and roc.png", out)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

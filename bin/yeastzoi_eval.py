@@ -20,7 +20,7 @@ import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -58,21 +58,17 @@ def main(argv=None):
         print(f"error: --shifts {args.shifts}: expected comma-separated integers, e.g. 0,1", file=sys.stderr)
         return 2
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
-    try:
-        from yeastzoi.evaluate import run_track_eval
-        with contextlib.ExitStack() as stack:
-            stack.callback(lambda: [b.close() for b in bars])
-            out = run_track_eval(args.params, args.model, args.data_dir, args.out, split=args.split,
-                                 fold=args.fold, rc=args.rc, shifts=shifts, gtf=args.gtf,
-                                 compare=args.compare, labels=labels, batch_size=args.batch_size,
-                                 species=args.species, save_preds=args.save_preds,
-                                 plots=not args.no_plots, progress=progress)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from yeastzoi.evaluate import run_track_eval
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [b.close() for b in bars])
+        out = run_track_eval(args.params, args.model, args.data_dir, args.out, split=args.split,
+                             fold=args.fold, rc=args.rc, shifts=shifts, gtf=args.gtf,
+                             compare=args.compare, labels=labels, batch_size=args.batch_size,
+                             species=args.species, save_preds=args.save_preds,
+                             plots=not args.no_plots, progress=progress)
     log.info("wrote %s", ", ".join(str(p) for p in out.values()))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -19,7 +19,7 @@ import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -51,19 +51,15 @@ def main(argv=None):
         print(f"error: --repeats must be >= 1, got {args.repeats}", file=sys.stderr)
         return 2
     splits = [s.strip() for s in args.split.split(",") if s.strip()]
-    try:
-        from yeastzoi.evaluate import run_mlm_eval
-        with contextlib.ExitStack() as stack:
-            stack.callback(lambda: [b.close() for b in bars])
-            out = run_mlm_eval(args.params, args.model, args.data_dir, args.out, splits=splits,
-                               markov_order=args.markov_order, repeats=args.repeats, seed=args.seed,
-                               batch_size=args.batch_size, plots=not args.no_plots, progress=progress)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from yeastzoi.evaluate import run_mlm_eval
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [b.close() for b in bars])
+        out = run_mlm_eval(args.params, args.model, args.data_dir, args.out, splits=splits,
+                           markov_order=args.markov_order, repeats=args.repeats, seed=args.seed,
+                           batch_size=args.batch_size, plots=not args.no_plots, progress=progress)
     log.info("wrote %s", ", ".join(str(p) for p in out.values()))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -8,10 +8,9 @@ Subcommands live in COMMANDS (name -> (add_arguments, run)); add new ones there.
 """
 import argparse
 import logging
-import sys
 import time
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def summary_paragraph(out_dir, seconds=None) -> str:
@@ -103,13 +102,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        print(COMMANDS[args.command][1](args))
-    except YeastzoiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    print(COMMANDS[args.command][1](args))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

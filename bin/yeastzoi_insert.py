@@ -9,12 +9,11 @@ insert × track).
 """
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
@@ -40,36 +39,32 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_insert")
-    try:
-        from yeastzoi import edits, snps
-        from yeastzoi.genome import Genome
+    from yeastzoi import edits, snps
+    from yeastzoi.genome import Genome
 
-        if args.distance < 0:
-            raise YeastzoiError("--distance must be >= 0")
-        opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
-                                 untransform=not args.no_untransform, batch_size=args.batch_size,
-                                 species=args.species).check()
-        inserts = edits.read_inserts(args.inserts)
-        genome = Genome(args.fasta)
-        genes_df, exons = edits.load_annotation(args.gtf, genome)
-        genes = [edits.find_gene(genes_df, exons, g.strip()) for g in args.genes.split(",") if g.strip()]
-        models = snps.load_models(None if args.params == "-" else args.params, args.models)
-        targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
-        with tqdm(total=len(genes) * len(inserts), disable=args.quiet, desc="inserts") as bar:
-            rows, scores = edits.insertion_scores(models, genome, genes, inserts, args.distance, opts, targets,
-                                                  replace=args.replace, model_paths=args.models, progress=bar.update)
-        ids, labels = snps.target_labels(models[0].meta, targets)
-        attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "insert")
-        attrs.update({"distance": args.distance, "replace": bool(args.replace), "inserts_file": str(args.inserts)})
-        out = Path(args.out)
-        edits.write_table_h5(out / "insert.h5", rows, scores, ids, labels, attrs)
-        edits.write_table_tsv(out / "insert.tsv", rows, scores, ids)
-        log.info("wrote %s and insert.tsv (%d genes × %d inserts)", out / "insert.h5", len(genes), len(inserts))
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if args.distance < 0:
+        raise YeastzoiError("--distance must be >= 0")
+    opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
+                             untransform=not args.no_untransform, batch_size=args.batch_size,
+                             species=args.species).check()
+    inserts = edits.read_inserts(args.inserts)
+    genome = Genome(args.fasta)
+    genes_df, exons = edits.load_annotation(args.gtf, genome)
+    genes = [edits.find_gene(genes_df, exons, g.strip()) for g in args.genes.split(",") if g.strip()]
+    models = snps.load_models(None if args.params == "-" else args.params, args.models)
+    targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+    with tqdm(total=len(genes) * len(inserts), disable=args.quiet, desc="inserts") as bar:
+        rows, scores = edits.insertion_scores(models, genome, genes, inserts, args.distance, opts, targets,
+                                              replace=args.replace, model_paths=args.models, progress=bar.update)
+    ids, labels = snps.target_labels(models[0].meta, targets)
+    attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "insert")
+    attrs.update({"distance": args.distance, "replace": bool(args.replace), "inserts_file": str(args.inserts)})
+    out = Path(args.out)
+    edits.write_table_h5(out / "insert.h5", rows, scores, ids, labels, attrs)
+    edits.write_table_tsv(out / "insert.tsv", rows, scores, ids)
+    log.info("wrote %s and insert.tsv (%d genes × %d inserts)", out / "insert.h5", len(genes), len(inserts))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

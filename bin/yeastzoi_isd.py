@@ -7,12 +7,11 @@ OUT/isd.png.
 """
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -38,38 +37,34 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_isd")
-    try:
-        from yeastzoi import edits, snps
-        from yeastzoi.genome import Genome
+    from yeastzoi import edits, snps
+    from yeastzoi.genome import Genome
 
-        opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
-                                 untransform=not args.no_untransform, batch_size=args.batch_size,
-                                 species=args.species).check()
-        genome = Genome(args.fasta)
-        genes_df, exons = edits.load_annotation(args.gtf, genome)
-        gene = edits.find_gene(genes_df, exons, args.gene)
-        models = snps.load_models(None if args.params == "-" else args.params, args.models)
-        targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
-        L = models[0].seq_length
-        with tqdm(total=max(1, (L - args.tile) // args.step + 1), disable=args.quiet, desc="deletions") as bar:
-            tiles, scores, ws = edits.deletion_scan(models, genome, gene, args.tile, args.step, opts, targets,
-                                                    progress=bar.update)
-        ids, labels = snps.target_labels(models[0].meta, targets)
-        attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "isd")
-        attrs.update({"gene": gene.gene_id, "tile_bp": args.tile, "step_bp": args.step, "window_start": ws,
-                      "chrom": gene.chrom})
-        out = Path(args.out)
-        edits.write_table_h5(out / "isd.h5", tiles, scores, ids, labels, attrs)
-        edits.write_table_tsv(out / "isd.tsv", tiles, scores, ids)
-        fake = snps.ScoreResult([], {}, ids, labels, {})
-        edits.plot_deletion_scan(tiles, scores, gene, out / "isd.png", opts.stats[0],
-                                 snps.select_tracks(fake, args.tracks))
-        log.info("wrote %s, isd.tsv, isd.png (%d tiles)", out / "isd.h5", len(tiles))
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
+                             untransform=not args.no_untransform, batch_size=args.batch_size,
+                             species=args.species).check()
+    genome = Genome(args.fasta)
+    genes_df, exons = edits.load_annotation(args.gtf, genome)
+    gene = edits.find_gene(genes_df, exons, args.gene)
+    models = snps.load_models(None if args.params == "-" else args.params, args.models)
+    targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+    L = models[0].seq_length
+    with tqdm(total=max(1, (L - args.tile) // args.step + 1), disable=args.quiet, desc="deletions") as bar:
+        tiles, scores, ws = edits.deletion_scan(models, genome, gene, args.tile, args.step, opts, targets,
+                                                progress=bar.update)
+    ids, labels = snps.target_labels(models[0].meta, targets)
+    attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "isd")
+    attrs.update({"gene": gene.gene_id, "tile_bp": args.tile, "step_bp": args.step, "window_start": ws,
+                  "chrom": gene.chrom})
+    out = Path(args.out)
+    edits.write_table_h5(out / "isd.h5", tiles, scores, ids, labels, attrs)
+    edits.write_table_tsv(out / "isd.tsv", tiles, scores, ids)
+    fake = snps.ScoreResult([], {}, ids, labels, {})
+    edits.plot_deletion_scan(tiles, scores, gene, out / "isd.png", opts.stats[0],
+                             snps.select_tracks(fake, args.tracks))
+    log.info("wrote %s, isd.tsv, isd.png (%d tiles)", out / "isd.h5", len(tiles))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -8,12 +8,11 @@ entry is 0) and, with --gene, OUT/ism.png: a logo of the effect on that gene.
 import argparse
 import logging
 import re
-import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import YeastzoiError, cli
 
 
 def parse_region(text):
@@ -45,39 +44,35 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_ism")
-    try:
-        from yeastzoi import edits, snps
-        from yeastzoi.genome import Genome
+    from yeastzoi import edits, snps
+    from yeastzoi.genome import Genome
 
-        chrom, start, end = parse_region(args.region)
-        if args.gene and not args.gtf:
-            raise YeastzoiError("--gene needs -g/--gtf")
-        opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
-                                 untransform=not args.no_untransform, batch_size=args.batch_size,
-                                 species=args.species).check()
-        genome = Genome(args.fasta)
-        gene = None
-        if args.gene:
-            genes, exons = edits.load_annotation(args.gtf, genome)
-            gene = edits.find_gene(genes, exons, args.gene)
-        models = snps.load_models(None if args.params == "-" else args.params, args.models)
-        targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
-        n = 3 * (end - start)
-        with tqdm(total=n, unit=" mut", disable=args.quiet, desc="ISM") as bar:
-            res = edits.ism(models, genome, chrom, start, end, opts, targets, gene, args.models,
-                            progress=lambda k: bar.update(k))
-        out = Path(args.out)
-        log.info("wrote %s", edits.write_ism_h5(out / "ism.h5", res))
-        fake = snps.ScoreResult([], {}, res["target_ids"], res["target_labels"], {})
-        cols = snps.select_tracks(fake, args.tracks)
-        stat = opts.stats[0]
-        title = f"ISM {chrom}:{start}-{end}, effect on {gene.gene_id if gene else 'nearby bins'} ({stat})"
-        log.info("wrote %s", edits.plot_ism(res, out / "ism.png", stat, cols, title))
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    chrom, start, end = parse_region(args.region)
+    if args.gene and not args.gtf:
+        raise YeastzoiError("--gene needs -g/--gtf")
+    opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
+                             untransform=not args.no_untransform, batch_size=args.batch_size,
+                             species=args.species).check()
+    genome = Genome(args.fasta)
+    gene = None
+    if args.gene:
+        genes, exons = edits.load_annotation(args.gtf, genome)
+        gene = edits.find_gene(genes, exons, args.gene)
+    models = snps.load_models(None if args.params == "-" else args.params, args.models)
+    targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+    n = 3 * (end - start)
+    with tqdm(total=n, unit=" mut", disable=args.quiet, desc="ISM") as bar:
+        res = edits.ism(models, genome, chrom, start, end, opts, targets, gene, args.models,
+                        progress=lambda k: bar.update(k))
+    out = Path(args.out)
+    log.info("wrote %s", edits.write_ism_h5(out / "ism.h5", res))
+    fake = snps.ScoreResult([], {}, res["target_ids"], res["target_labels"], {})
+    cols = snps.select_tracks(fake, args.tracks)
+    stat = opts.stats[0]
+    title = f"ISM {chrom}:{start}-{end}, effect on {gene.gene_id if gene else 'nearby bins'} ({stat})"
+    log.info("wrote %s", edits.plot_ism(res, out / "ism.png", stat, cols, title))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

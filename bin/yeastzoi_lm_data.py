@@ -12,11 +12,10 @@ species: its -t/-v chromosomes are test/valid; everything else of every species 
 import argparse
 import contextlib
 import logging
-import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -49,21 +48,17 @@ def main(argv=None):
         bars.append(bar)
         return bar.update
 
-    try:
-        from yeastzoi.build_data import build_lm_corpus
-        with contextlib.ExitStack() as stack:
-            stack.callback(lambda: [b.close() for b in bars])
-            st = build_lm_corpus(
-                args.species, args.out, seq_length=args.seq_length, stride=args.stride,
-                test_chroms=args.test_chroms, valid_chroms=args.valid_chroms, limit_bed=args.limit,
-                max_n_frac=args.max_n, min_exon_frac=args.min_exon, exon_trim=args.exon_trim,
-                homology=not args.no_homology,
-                homology_kw=dict(min_identity=args.min_identity, max_query_cov=args.max_query_cov,
-                                 min_block=args.min_block),
-                seqs_per_file=args.seqs_per_tfr, threads=args.threads, progress=progress)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from yeastzoi.build_data import build_lm_corpus
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [b.close() for b in bars])
+        st = build_lm_corpus(
+            args.species, args.out, seq_length=args.seq_length, stride=args.stride,
+            test_chroms=args.test_chroms, valid_chroms=args.valid_chroms, limit_bed=args.limit,
+            max_n_frac=args.max_n, min_exon_frac=args.min_exon, exon_trim=args.exon_trim,
+            homology=not args.no_homology,
+            homology_kw=dict(min_identity=args.min_identity, max_query_cov=args.max_query_cov,
+                             min_block=args.min_block),
+            seqs_per_file=args.seqs_per_tfr, threads=args.threads, progress=progress)
     rem = st["report"]["homology_removed"]
     log.info("%s: %d species; train %d, valid %d, test %d sequences; homology removed %s; %.1f s", args.out,
              st["num_species"], st["train_seqs"], st["valid_seqs"], st["test_seqs"],
@@ -72,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -19,12 +19,11 @@ their standard deviation (in coverage units) as OUT/<identifier>.std.bw.
 """
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
@@ -56,53 +55,49 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_predict")
-    try:
-        from yeastzoi import predict
-        from yeastzoi.genome import Genome, read_bed
-        from yeastzoi.seqnn import read_meta
-        from yeastzoi.targets import read_targets, strand_pairs
+    from yeastzoi import predict
+    from yeastzoi.genome import Genome, read_bed
+    from yeastzoi.seqnn import read_meta
+    from yeastzoi.targets import read_targets, strand_pairs
 
-        try:
-            shifts = [int(s) for s in args.shifts.split(",") if s.strip()] or [0]
-        except ValueError:
-            raise YeastzoiError(f"--shifts {args.shifts}: expected comma-separated integers, e.g. 0,1") from None
-        if args.batch < 1:
-            raise YeastzoiError(f"--batch {args.batch}: must be at least 1")
-        tracks = [t.strip() for t in args.tracks.split(",") if t.strip()] if args.tracks else None
-        sheet = Path(args.targets) if args.targets else Path(args.models[0]).parent / "targets.txt"
-        targets_df = None
-        if args.targets or sheet.exists():
-            targets_df = read_targets(sheet)
-            log.info("targets sheet: %s (%d tracks)", sheet, len(targets_df))
-        regions = [predict.parse_region(r) for r in args.region] if args.region else None
-        bed = read_bed(args.bed) if args.bed else None
-        genome = Genome(args.fasta)
-        file_meta = read_meta(args.models[0])
-        if file_meta:  # fail fast, before building any model
-            predict.preflight(file_meta, genome, regions=regions, bed=bed, targets_df=targets_df,
-                              tracks=tracks, untransform=not args.no_untransform,
-                              name=args.models[0])
-        pred = predict.Predictor.from_files(
-            args.params, args.models, rc=args.rc, shifts=shifts, overrides=args.set,
-            strand_pair=strand_pairs(targets_df) if targets_df is not None else None)
-        common = dict(targets_df=targets_df, tracks=tracks, untransform=not args.no_untransform,
-                      std=args.std, batch_size=args.batch, species=args.species)
-        with tqdm(unit=" windows", disable=args.quiet, desc="predicting", delay=0.5) as bar:
-            if bed is not None:
-                bar.total = len(bed)
-                path = predict.predict_bed(pred, genome, bed, Path(args.out) / "preds.h5",
-                                           progress=bar.update, **common)
-                log.info("wrote %s", path)
-            else:
-                res = predict.predict_to_bigwig(
-                    pred, genome, args.out, regions=regions, progress=bar.update,
-                    on_start=lambda n: setattr(bar, "total", n) or bar.refresh(), **common)
-                log.info("wrote %d bigWig(s) and tracks.tsv to %s", len(res.files), res.out_dir)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    try:
+        shifts = [int(s) for s in args.shifts.split(",") if s.strip()] or [0]
+    except ValueError:
+        raise YeastzoiError(f"--shifts {args.shifts}: expected comma-separated integers, e.g. 0,1") from None
+    if args.batch < 1:
+        raise YeastzoiError(f"--batch {args.batch}: must be at least 1")
+    tracks = [t.strip() for t in args.tracks.split(",") if t.strip()] if args.tracks else None
+    sheet = Path(args.targets) if args.targets else Path(args.models[0]).parent / "targets.txt"
+    targets_df = None
+    if args.targets or sheet.exists():
+        targets_df = read_targets(sheet)
+        log.info("targets sheet: %s (%d tracks)", sheet, len(targets_df))
+    regions = [predict.parse_region(r) for r in args.region] if args.region else None
+    bed = read_bed(args.bed) if args.bed else None
+    genome = Genome(args.fasta)
+    file_meta = read_meta(args.models[0])
+    if file_meta:  # fail fast, before building any model
+        predict.preflight(file_meta, genome, regions=regions, bed=bed, targets_df=targets_df,
+                          tracks=tracks, untransform=not args.no_untransform,
+                          name=args.models[0])
+    pred = predict.Predictor.from_files(
+        args.params, args.models, rc=args.rc, shifts=shifts, overrides=args.set,
+        strand_pair=strand_pairs(targets_df) if targets_df is not None else None)
+    common = dict(targets_df=targets_df, tracks=tracks, untransform=not args.no_untransform,
+                  std=args.std, batch_size=args.batch, species=args.species)
+    with tqdm(unit=" windows", disable=args.quiet, desc="predicting", delay=0.5) as bar:
+        if bed is not None:
+            bar.total = len(bed)
+            path = predict.predict_bed(pred, genome, bed, Path(args.out) / "preds.h5",
+                                       progress=bar.update, **common)
+            log.info("wrote %s", path)
+        else:
+            res = predict.predict_to_bigwig(
+                pred, genome, args.out, regions=regions, progress=bar.update,
+                on_start=lambda n: setattr(bar, "total", n) or bar.refresh(), **common)
+            log.info("wrote %d bigWig(s) and tracks.tsv to %s", len(res.files), res.out_dir)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -11,11 +11,10 @@ A finished OUT_DIR with the same settings is reused. All of it is SIMULATED data
 """
 import argparse
 import logging
-import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -30,19 +29,15 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        from yeastzoi.simulate import simulate_genome
+    from yeastzoi.simulate import simulate_genome
 
-        chroms = [c for c in args.chroms.split(",") if c] if args.chroms else None
-        with tqdm(disable=args.quiet, unit=" steps", desc="simulating") as bar:
-            def progress(msg):
-                bar.set_postfix_str(msg)
-                bar.update(1)
-            s = simulate_genome(args.genome_dir, args.out_dir, chroms=chroms, seed=args.seed,
-                                depth=args.depth, conditions=args.conditions, progress=progress)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    chroms = [c for c in args.chroms.split(",") if c] if args.chroms else None
+    with tqdm(disable=args.quiet, unit=" steps", desc="simulating") as bar:
+        def progress(msg):
+            bar.set_postfix_str(msg)
+            bar.update(1)
+        s = simulate_genome(args.genome_dir, args.out_dir, chroms=chroms, seed=args.seed,
+                            depth=args.depth, conditions=args.conditions, progress=progress)
     reused = " (reused finished output)" if s.get("reused") else ""
     print(f"SIMULATED data written to {args.out_dir}{reused}: {len(s['chroms'])} chromosomes, "
           f"{s['genes']} genes, {s['bound_sites']} bound sites, {s['variants']} truth variants, "
@@ -53,4 +48,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -12,12 +12,11 @@ model's transformed space (logged).
 """
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import YeastzoiError, cli
 
 
 def add_common(ap):
@@ -96,25 +95,21 @@ def main(argv=None):
     ap.add_argument("--sed-bp", type=int, default=1024, help="SED/logSED read-out: bins within this many bp of the variant [1024]")
     args = ap.parse_args(argv)
     log = setup(args, "yeastzoi_snp")
-    try:
-        from yeastzoi import snps
+    from yeastzoi import snps
 
-        genome, variants, models, targets, opts, shard = prepare(args, log)
-        opts.sed_bp = args.sed_bp
-        with tqdm(total=len(variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
-            if args.lm:
-                res = snps.score_variants_lm(models, genome, variants, opts, model_paths=args.models,
-                                             progress=None)
-                bar.update(len(variants))
-            else:
-                res = snps.score_variants(models, genome, variants, opts, targets_df=targets,
-                                          model_paths=args.models, progress=bar.update)
-        finish(args, res, shard, log)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    genome, variants, models, targets, opts, shard = prepare(args, log)
+    opts.sed_bp = args.sed_bp
+    with tqdm(total=len(variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
+        if args.lm:
+            res = snps.score_variants_lm(models, genome, variants, opts, model_paths=args.models,
+                                         progress=None)
+            bar.update(len(variants))
+        else:
+            res = snps.score_variants(models, genome, variants, opts, targets_df=targets,
+                                      model_paths=args.models, progress=bar.update)
+    finish(args, res, shard, log)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

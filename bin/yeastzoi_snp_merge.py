@@ -5,9 +5,8 @@
 """
 import argparse
 import logging
-import sys
 
-from yeastzoi import YeastzoiError
+from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
@@ -18,23 +17,19 @@ def main(argv=None):
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        from yeastzoi.snps import merge_scores
+    from yeastzoi.snps import merge_scores
 
-        seen = set()
-        for p in args.shards:
-            if p in seen:
-                raise YeastzoiError(f"{p}: given twice")
-            seen.add(p)
-        res = merge_scores(args.shards, args.out)
-        shards = sorted({str(r) for r in [res.attrs.get("shard")] if r})
-        logging.getLogger("yeastzoi_snp_merge").info("wrote %s: %d variants from %d shards %s", args.out,
-                                                     len(res.variants), len(args.shards), "".join(shards))
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    seen = set()
+    for p in args.shards:
+        if p in seen:
+            raise YeastzoiError(f"{p}: given twice")
+        seen.add(p)
+    res = merge_scores(args.shards, args.out)
+    shards = sorted({str(r) for r in [res.attrs.get("shard")] if r})
+    logging.getLogger("yeastzoi_snp_merge").info("wrote %s: %d variants from %d shards %s", args.out,
+                                                 len(res.variants), len(args.shards), "".join(shards))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -6,6 +6,7 @@ gene) pair (datasets si, gene, gene_name, gene_strand beside the variant fields)
 
   yeastzoi_snpgene.py params.json model.h5 variants.vcf -f genome.fa -g genes.gtf -o out --stats logSED --rc
 """
+from yeastzoi import cli
 import argparse
 import sys
 from pathlib import Path
@@ -27,36 +28,32 @@ def main(argv=None):
     ap.set_defaults(stats="logSED")
     args = ap.parse_args(argv)
     log = setup(args, "yeastzoi_snpgene")
-    try:
-        from yeastzoi import snps
-        from yeastzoi.aliases import match_chroms
-        from yeastzoi.genome import exons_by_gene, genes_table, read_gtf
+    from yeastzoi import snps
+    from yeastzoi.aliases import match_chroms
+    from yeastzoi.genome import exons_by_gene, genes_table, read_gtf
 
-        genome, variants, models, targets, opts, shard = prepare(args, log)
-        raw = read_gtf(args.gtf)
-        cmap = match_chroms(raw["chrom"].unique(), list(genome.chroms), what="GTF", path=args.gtf, strict=False)
-        if cmap.unmatched:
-            log.warning("%s: %d chromosome(s) not in the FASTA ignored: %s", args.gtf, len(cmap.unmatched),
-                        ", ".join(cmap.unmatched[:8]))
-        gtf = read_gtf(args.gtf, chrom_map=dict(cmap))
-        genes = genes_table(gtf)
-        if args.biotype:
-            genes = genes[genes["gene_biotype"] == args.biotype]
-            if genes.empty:
-                raise YeastzoiError(f"{args.gtf}: no gene of biotype {args.biotype}")
-        log.info("%s: %d genes", args.gtf, len(genes))
-        with tqdm(total=len(variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
-            res = snps.score_variant_genes(models, genome, variants, genes, exons_by_gene(gtf), opts,
-                                           targets_df=targets, model_paths=args.models, progress=bar.update)
-        if res.pairs is None or res.pairs.empty:
-            raise YeastzoiError(f"{args.variants}: no variant has a gene of {args.gtf} in its window")
-        res.attrs["gtf"] = str(args.gtf)
-        finish(args, res, shard, log)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    genome, variants, models, targets, opts, shard = prepare(args, log)
+    raw = read_gtf(args.gtf)
+    cmap = match_chroms(raw["chrom"].unique(), list(genome.chroms), what="GTF", path=args.gtf, strict=False)
+    if cmap.unmatched:
+        log.warning("%s: %d chromosome(s) not in the FASTA ignored: %s", args.gtf, len(cmap.unmatched),
+                    ", ".join(cmap.unmatched[:8]))
+    gtf = read_gtf(args.gtf, chrom_map=dict(cmap))
+    genes = genes_table(gtf)
+    if args.biotype:
+        genes = genes[genes["gene_biotype"] == args.biotype]
+        if genes.empty:
+            raise YeastzoiError(f"{args.gtf}: no gene of biotype {args.biotype}")
+    log.info("%s: %d genes", args.gtf, len(genes))
+    with tqdm(total=len(variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
+        res = snps.score_variant_genes(models, genome, variants, genes, exons_by_gene(gtf), opts,
+                                       targets_df=targets, model_paths=args.models, progress=bar.update)
+    if res.pairs is None or res.pairs.empty:
+        raise YeastzoiError(f"{args.variants}: no variant has a gene of {args.gtf} in its window")
+    res.attrs["gtf"] = str(args.gtf)
+    finish(args, res, shard, log)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)
