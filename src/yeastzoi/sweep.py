@@ -207,17 +207,20 @@ def _variant_record(variant: dict) -> dict:
             "overrides": variant["overrides"]}
 
 
-def prepare(variants: list[dict], out_dir) -> list[Path]:
+def prepare(variants: list[dict], out_dir, only: list[int] | None = None) -> list[Path]:
     """Validate every variant and write ``OUT/<variant>/params.json`` and ``variant.json``.
 
-    All variants are validated before anything is written. A variant folder that already has
+    All variants are validated before anything is written; ``only`` (indices) limits the
+    writing to those variants (a job-array entry touches only its own folder). A variant folder that already has
     training outputs keeps its params.json (the trainer's effective spec); if its overrides
     changed since, that is an error (train it in a new OUT or remove the folder)."""
     out_dir = Path(out_dir)
     specs = [effective_spec(v) for v in variants]
     paths = []
-    for v, spec in zip(variants, specs):
+    for i, (v, spec) in enumerate(zip(variants, specs)):
         vdir = out_dir / v["name"]
+        if only is not None and i not in only:
+            continue
         rec = _variant_record(v)
         old = vdir / "variant.json"
         if _trained(vdir):
@@ -334,9 +337,10 @@ def _train_in_process(variant: dict, vdir: Path, data_dirs, train_kw: dict) -> d
     try:
         summary = train(str(vdir / "params.json"), data_dirs, vdir, **train_kw)
         rec.update(status="finished", epochs=summary["epochs"], best_valid_loss=summary["best_valid_loss"])
-    except YeastzoiError as e:
-        rec.update(status="failed", error=str(e))
-        log.error("variant %s failed: %s", variant["name"], e)
+    except Exception as e:  # one variant's failure (bad spec for the data, OOM) must not stop the sweep
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        rec.update(status="failed", error=msg if isinstance(e, YeastzoiError) else f"{type(e).__name__}: {msg}")
+        log.error("variant %s failed: %s", variant["name"], rec["error"])
     rec.update(wall_seconds=round(time.time() - t0, 2), peak_rss_mb=round(_vm_hwm_mb(), 1),
                peak_rss_method="VmHWM (reset per variant)" if reset else "VmHWM (process peak so far)")
     keras.backend.clear_session()
@@ -463,16 +467,20 @@ def read_history(path) -> list[dict]:
     return rows
 
 
-def history_stats(history: list[dict]) -> dict:
+def history_stats(history: list[dict], best_epoch_hint: int | None = None) -> dict:
     """Best valid loss (and its epoch), best of each valid metric (max for Pearson R, R²,
     accuracy; min otherwise), epochs, and seconds per step = Σ seconds / Σ steps (each
-    epoch's seconds include its validation)."""
+    epoch's seconds include its validation).
+
+    history.csv holds 6 significant digits, so several epochs may tie at the minimum; then
+    ``best_epoch_hint`` (the trainer's own best epoch, 1-based) picks among them, else the first."""
     if not history:
         return {}
     out = {"epochs": int(max(r["epoch"] for r in history))}
-    best = min(history, key=lambda r: r["valid_loss"])
-    out["best_epoch"] = int(best["epoch"])
-    out["best_valid_loss"] = best["valid_loss"]
+    low = min(r["valid_loss"] for r in history)
+    tied = [int(r["epoch"]) for r in history if r["valid_loss"] == low]
+    out["best_epoch"] = best_epoch_hint if best_epoch_hint in tied else tied[0]
+    out["best_valid_loss"] = low
     for k in history[0]:
         if k.startswith("valid_") and k != "valid_loss":
             vals = [r[k] for r in history if isinstance(r.get(k), float) and math.isfinite(r[k])]
@@ -506,7 +514,7 @@ def summary_rows(variants: list[dict], out_dir, num_features: int | None = None)
                        output_shape=" ".join(f"{'x'.join(map(str, sh))}" for sh in s["outputs"].values()))
         row["status"] = variant_status(vdir)
         if (vdir / "history.csv").exists():
-            row.update(history_stats(read_history(vdir / "history.csv")))
+            row.update(history_stats(read_history(vdir / "history.csv"), _trainer_best_epoch(vdir)))
         run = vdir / "sweep_run.json"
         if run.exists():
             r = json.loads(run.read_text())
@@ -516,6 +524,16 @@ def summary_rows(variants: list[dict], out_dir, num_features: int | None = None)
                 row["error"] = r.get("error")
         rows.append(row)
     return rows
+
+
+def _trainer_best_epoch(vdir: Path) -> int | None:
+    """The 1-based best epoch in the trainer's latest checkpoint state, if any."""
+    latest = vdir / "checkpoints" / "latest"
+    try:
+        state = json.loads((vdir / "checkpoints" / latest.read_text().strip() / "state.json").read_text())
+        return None if state.get("best_epoch") is None else int(state["best_epoch"]) + 1
+    except (OSError, ValueError):
+        return None
 
 
 COLUMNS = ["index", "variant", "spec", "overrides", "params", "trainable", "num_features", "output_shape",
@@ -616,7 +634,7 @@ def run_sweep(base, grid_path, out_dir, data_dirs=None, jobs: int = 0, dry: bool
     for v in variants:
         if num_features is not None:
             v["num_features"] = num_features
-    prepare(variants, out_dir)
+    prepare(variants, out_dir, only=None if array_index is None or dry or not data_dirs else [array_index])
     log.info("%d variants in %s: %s", len(variants), out_dir, ", ".join(v["name"] for v in variants))
     if dry or not data_dirs:
         return dry_run(variants, out_dir, num_features)
