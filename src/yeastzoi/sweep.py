@@ -38,7 +38,6 @@ finished the variant.
 """
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import itertools
@@ -577,6 +576,13 @@ def write_summary(variants: list[dict], out_dir, num_features: int | None = None
     return rows
 
 
+def _short_count(x, _pos=None) -> str:
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.0f}"
+
+
 def plot_summary(rows: list[dict], out_dir, variants) -> list[tuple[Path, str]]:
     """metric_vs_params.png and learning_curves.png (when any variant has a history)."""
     from .plots import new_figure, save
@@ -591,6 +597,15 @@ def plot_summary(rows: list[dict], out_dir, variants) -> list[tuple[Path, str]]:
             ax.annotate(r["variant"], (r["params"], r[metric]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
         ax.set_xscale("log")
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        uniq = sorted({r["params"] for r in pts})
+        if len(uniq) <= 8:                 # label the variants' own sizes (a narrow range has no decades)
+            ax.xaxis.set_major_locator(FixedLocator(uniq))
+            ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(_short_count))
+        lo, hi = uniq[0], uniq[-1]
+        ax.set_xlim(lo / 1.3, hi * 1.3)
         ax.set_xlabel("parameters")
         ax.set_ylabel(metric)
         figs.append((save(fig, out_dir / "figures" / "metric_vs_params.png"),
@@ -601,6 +616,9 @@ def plot_summary(rows: list[dict], out_dir, variants) -> list[tuple[Path, str]]:
         fig, ax = new_figure(5.5, 4)
         for name, h in curves:
             ax.plot([r["epoch"] for r in h], [r["valid_loss"] for r in h], marker="o", ms=3, label=name)
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax.set_xlabel("epoch")
         ax.set_ylabel("valid loss")
         ax.legend(fontsize=7)
