@@ -228,3 +228,13 @@ def test_train_sweep_array_index_kill_and_resume(tmp_path, caplog):
     rows = run_sweep(zoo_spec("tiny"), grid, out, data_dirs=[data], overrides=SMALL)
     assert [r_["status"] for r_ in rows] == ["finished", "finished"]
     assert (out / "repeat1" / "history.csv").stat().st_mtime_ns == mtime0
+
+    # a variant that cannot train on this data is 'failed' (the others go on) and is retried
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"variants": [{"name": "badcrop", "set": {"model.trunk[6].cropping": 9}}]}))
+    rows = run_sweep(zoo_spec("tiny"), bad, tmp_path / "bad", data_dirs=[data], overrides=SMALL)
+    assert rows[0]["status"] == "failed" and "outputs 110 bins" in rows[0]["error"]
+    assert _tsv(tmp_path / "bad" / "summary.tsv")["badcrop"]["status"] == "failed"
+    caplog.clear()
+    run_sweep(zoo_spec("tiny"), bad, tmp_path / "bad", data_dirs=[data], overrides=SMALL)
+    assert "variant 0 badcrop: retrying" in caplog.text
