@@ -26,7 +26,7 @@ def test_poisson_mn_formula(yp):
     y64, p64 = y.astype(float) + 1e-7, p.astype(float) + 1e-7
     st, sp = y64.sum(1), p64.sum(1)                       # (B, T)
     pois = (sp - st * np.log(sp)).mean(-1) / y.shape[1]
-    multi = (-(y64 * np.log(p64 / sp[:, None, :])).sum(1)).mean(-1)
+    multi = (-(y64 * np.log(p64 / sp[:, None, :])).sum(1)).mean(-1) / y.shape[1]  # both terms / L (Borzoi)
     for tw in (0.2, 1.0):
         np.testing.assert_allclose(np.asarray(losses.poisson_mn(y, p, tw)), multi + tw * pois, rtol=1e-5)
     # the multinomial part depends only on the shape: scaling p changes only the Poisson term

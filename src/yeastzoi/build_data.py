@@ -261,7 +261,8 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     write_targets(out_dir / "targets.txt", targets)
     stats = {"seq_length": seq_length, "seq_depth": 4, "seq_1hot": True, "target_length": target_length,
              "num_targets": num_targets, "pool_width": pool_width, "crop_bp": crop_bp, "stride": stride,
-             "num_species": 1, "sequences_bed": "full input windows (seq_length bp)"}
+             "num_species": 1, "sequences_bed": "full input windows (seq_length bp)",
+             "chrom_sizes": {c: int(n) for c, n in genome.chroms.items()}}
     for sp in split_names:
         stats[f"{sp}_seqs"] = writers[sp].count
     if folds is not None:

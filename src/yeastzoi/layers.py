@@ -261,10 +261,11 @@ class UnreverseOutput(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="yeastzoi")
 class StochasticReverseComplement(keras.layers.Layer):
-    """Training only: reverse-complement the whole batch with probability 1/2.
+    """Training only: reverse-complement each sequence of the batch with probability 1/2.
 
-    Returns (x_out, reversed) where ``reversed`` is a scalar bool tensor consumed by
-    :class:`SwitchReverse` at the end of the network."""
+    Returns (x_out, flag) where ``flag`` (B, 1, 1) is 1 for the reversed sequences (0 at
+    inference); :class:`SwitchReverse` at the end of the network uses it to undo the
+    reversal on the output."""
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -272,13 +273,11 @@ class StochasticReverseComplement(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, x, training=False):
+        flag = ops.zeros_like(x[:, :1, :1])
         if not training:
-            return x, ops.convert_to_tensor(False)
-        flip = keras.random.uniform((), seed=self.seed_generator) > 0.5
-        return ops.cond(flip, lambda: reverse_complement(x), lambda: x), flip
-
-    def compute_output_spec(self, x, training=False):
-        return x, keras.KerasTensor((), dtype="bool")
+            return x, flag
+        flag = flag + ops.cast(keras.random.uniform(ops.shape(flag), seed=self.seed_generator) < 0.5, x.dtype)
+        return ops.where(flag > 0.5, reverse_complement(x), x), flag
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
@@ -286,7 +285,7 @@ class StochasticReverseComplement(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="yeastzoi")
 class SwitchReverse(keras.layers.Layer):
-    """Undo :class:`StochasticReverseComplement` on the output when ``reversed`` is true."""
+    """Undo :class:`StochasticReverseComplement` on the output (B, L, T) where ``flag`` is 1."""
 
     def __init__(self, strand_pair=None, **kwargs):
         super().__init__(**kwargs)
@@ -294,11 +293,8 @@ class SwitchReverse(keras.layers.Layer):
         self.strand_pair = strand_pair
 
     def call(self, inputs):
-        y, reversed_ = inputs
-        return ops.cond(reversed_, lambda: self.unreverse(y), lambda: y)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor(inputs[0].shape, dtype=inputs[0].dtype)
+        y, flag = inputs
+        return ops.where(ops.cast(flag, y.dtype) > 0.5, self.unreverse(y), y)
 
     def get_config(self):
         return {**super().get_config(), "strand_pair": self.strand_pair}

@@ -7,8 +7,9 @@ batch split over replicas gives the same loss as on one device.
 * :func:`poisson` — mean over bins and tracks of ``ŷ − y·log ŷ``.
 * :func:`mse` — mean squared error over bins and tracks.
 * :func:`poisson_mn` — Borzoi's Poisson-multinomial: for each track, a Poisson term on the
-  total over positions (``Σŷ − Σy·log Σŷ``, divided by L) weighted by ``total_weight``, plus
-  a multinomial term on the shape (``−Σ_l y_l·log(ŷ_l / Σŷ)``); both averaged over tracks.
+  total over positions (``Σŷ − Σy·log Σŷ``) weighted by ``total_weight``, plus a multinomial
+  term on the shape (``−Σ_l y_l·log(ŷ_l / Σŷ)``); both divided by L (so the 1:1 balance of
+  the two terms at ``total_weight`` 1 is Borzoi's) and averaged over tracks.
   An ``eps`` of 1e-7 is added to y and ŷ first.
 
 Masked LM (see :mod:`yeastzoi.dataset`): :func:`mlm_sums` returns the per-batch sums the
@@ -47,7 +48,7 @@ def poisson_mn(y_true, y_pred, total_weight: float = 1.0):
     s_pred = ops.sum(y_pred, axis=1)
     pois = ops.mean(s_pred - s_true * ops.log(s_pred), axis=-1) / length
     logp = ops.log(y_pred / s_pred[:, None, :])
-    multi = ops.mean(-ops.sum(y_true * logp, axis=1), axis=-1)
+    multi = ops.mean(-ops.sum(y_true * logp, axis=1), axis=-1) / length
     return multi + total_weight * pois
 
 

@@ -18,8 +18,8 @@ Generative model (every number is a field of :class:`SimConfig`)
    ``acc_promoter`` in the rest of the ``promoter_bp`` bp promoter, ``acc_background``
    elsewhere. Each site is bound with probability = occupancy (seeded) → truth/sites.bed.
 4. **Expression** (log2) of protein-coding gene g in condition c:
-   ``expr_base + Σ_f W[f, c] · M[g, f] + ε_g``, with M[g, f] = Σ occupancy of factor f's
-   sites inside g's promoter (accessibility measured from g's TSS), W[f, c] =
+   ``expr_base + Σ_f W[f, c] · M[g, f] + ε_g``, with M[g, f] = ``content_cap`` ·
+   tanh(Σ occupancy / ``content_cap``) over factor f's sites inside g's promoter (saturating) (accessibility measured from g's TSS), W[f, c] =
    ``weights[f]`` (× ``induction_fold`` for the factor induced in c), ε_g ~
    Normal(0, ``expr_noise_sd``) seeded per gene id. Condition 0 is ``basal``; condition
    c ≥ 1 induces ``induced_factors[(c−1) mod k]``. A variant's true effect is exactly
@@ -96,6 +96,9 @@ class SimConfig:
     acc_ndr: float = 1.0
     acc_promoter: float = 0.7
     acc_background: float = 0.3
+    #: per-factor promoter content saturates: M = cap·tanh(Σ occupancy / cap), so a promoter
+    #: packed with repeated matches cannot drive expression (and 2^expression) without bound
+    content_cap: float = 2.0
     # expression
     expr_base: float = 3.0
     expr_noise_sd: float = 0.5

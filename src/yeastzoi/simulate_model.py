@@ -134,9 +134,15 @@ def promoter_sites(prom: np.ndarray, ms: MotifSet, cfg):
     return out
 
 
+def saturate(raw: np.ndarray, cfg) -> np.ndarray:
+    """Promoter content from summed occupancy: ``content_cap · tanh(raw / content_cap)``."""
+    return cfg.content_cap * np.tanh(np.asarray(raw) / cfg.content_cap)
+
+
 def promoter_content(prom: np.ndarray, ms: MotifSet, cfg) -> np.ndarray:
-    """Motif content M (F,) of one gene-oriented promoter (P,) codes: Σ occupancy per factor."""
-    return np.array([occ.sum() for _, occ in promoter_sites(prom, ms, cfg)])
+    """Motif content M (F,) of one gene-oriented promoter (P,) codes: the saturated Σ
+    occupancy per factor (:func:`saturate`)."""
+    return saturate(np.array([occ.sum() for _, occ in promoter_sites(prom, ms, cfg)]), cfg)
 
 
 def expression(M: np.ndarray, W: np.ndarray, noise: np.ndarray, cfg) -> np.ndarray:
@@ -147,12 +153,13 @@ def expression(M: np.ndarray, W: np.ndarray, noise: np.ndarray, cfg) -> np.ndarr
 def snv_content_delta(prom: np.ndarray, ms: MotifSet, cfg) -> np.ndarray:
     """Exact change of promoter motif content for every SNV: dM (P, 4, F).
 
-    ``dM[k, b, f]`` = M_f(promoter with base b at index k) − M_f(promoter); zero for the
-    reference base. Only windows covering k change, so this is computed without
+    ``dM[k, b, f]`` = M_f(promoter with base b at index k) − M_f(promoter) (saturated
+    contents); zero for the reference base. Only windows covering k change, so this is computed without
     rescanning (an in-silico mutagenesis of the generative model).
     """
     P = len(prom)
     dM = np.zeros((P, 4, ms.n))
+    raw = np.zeros(ms.n)
     ref = prom.astype(np.int64)
     for f in range(ms.n):
         L = int(ms.lengths[f])
@@ -162,6 +169,7 @@ def snv_content_delta(prom: np.ndarray, ms: MotifSet, cfg) -> np.ndarray:
         fwd, rev = _motifs.scan_pwm(prom, ms.log_odds[f])
         acc = promoter_accessibility(P, L, cfg)
         occ_old = affinity(ms, f, np.maximum(fwd, rev), cfg) * acc
+        raw[f] = occ_old.sum()
         k = np.arange(P)[:, None]
         j = np.arange(L)[None, :]
         i = k - j                                   # (P, L) window starts covering k
@@ -176,7 +184,7 @@ def snv_content_delta(prom: np.ndarray, ms: MotifSet, cfg) -> np.ndarray:
         occ_new = affinity(ms, f, new, cfg) * acc[ic][..., None]
         delta = (occ_new - occ_old[ic][..., None]) * valid[..., None]
         dM[:, :, f] = delta.sum(axis=1)
-    return dM
+    return saturate(raw + dM, cfg) - saturate(raw, cfg)
 
 
 def apply_variant_promoter(chrom_codes: np.ndarray, tss: int, strand: str, P: int,
