@@ -39,14 +39,15 @@ RP_GENE = "RPL5"
 @dataclasses.dataclass
 class Budget:
     """Training sizes (steps are batches of the spec's batch size, 2 for the tiny specs)."""
-    lm_epochs: int = 8
-    lm_steps: int = 20
-    track_epochs: int = 10
-    track_steps: int = 20
-    eval_steps: int = 10
+    lm_epochs: int = 16
+    lm_steps: int = 50
+    track_epochs: int = 30
+    track_steps: int = 50
+    eval_steps: int = 20
+    depth: float = 2.0         # simulated read depth (reads per Mb relative to the default)
 
 
-QUICK = Budget(lm_epochs=1, lm_steps=3, track_epochs=1, track_steps=3, eval_steps=2)
+QUICK = Budget(lm_epochs=1, lm_steps=3, track_epochs=1, track_steps=3, eval_steps=2, depth=1.0)
 
 
 @dataclasses.dataclass
@@ -73,8 +74,11 @@ def plan(out: Path, budget: Budget, simulate_chroms: str | None = None) -> list[
                "--set", f"train.eval_steps_max={budget.eval_steps}"]
     track_sets = ["--set", f"train.train_epochs_max={budget.track_epochs}",
                   "--set", f"train.steps_per_epoch_max={budget.track_steps}",
-                  "--set", f"train.eval_steps_max={budget.eval_steps}", "--set", "train.train_epochs_min=1"]
-    sim_args = [g, sim, "--seed", 1] + (["--chroms", simulate_chroms] if simulate_chroms else [])
+                  "--set", f"train.eval_steps_max={budget.eval_steps}", "--set", "train.train_epochs_min=1",
+                  "--set", "train.patience=10", "--set", "train.learning_rate=0.002",
+                  # the demo's small data set: reverse-complement and shift augmentation
+                  "--set", "model.augment_rc=true", "--set", "model.augment_shift=3"]
+    sim_args = [g, sim, "--seed", 1, "--depth", budget.depth] + (["--chroms", simulate_chroms] if simulate_chroms else [])
     data_limits = []
     if simulate_chroms:  # quick mode: the simulated chromosomes decide the splits
         chroms = simulate_chroms.split(",")

@@ -23,9 +23,13 @@ SUM_NAMES = ("n", "sum_y", "sum_p", "sum_yy", "sum_pp", "sum_yp")
 
 
 def track_sums(y_true, y_pred):
-    """(6, T) float32 tensor of per-track sums over all leading axes (see SUM_NAMES)."""
-    y = ops.cast(y_true, "float32")
-    p = ops.cast(y_pred, "float32")
+    """(6, T) float64 tensor of per-track sums over all leading axes (see SUM_NAMES).
+
+    Float64 because R and R² are formed from differences of these sums (Σp² − (Σp)²/n):
+    in float32 a nearly constant prediction (an untrained model: 0.69 ± 1e-4) cancels to
+    noise."""
+    y = ops.cast(y_true, "float64")
+    p = ops.cast(y_pred, "float64")
     t = ops.shape(y)[-1]
     y = ops.reshape(y, (-1, t))
     p = ops.reshape(p, (-1, t))

@@ -211,6 +211,12 @@ def _target_ids(data_dir, num_targets):
     return None
 
 
+def _strand_pairs(data_dir):
+    """The targets sheet's strand_pair column (track i ↔ pair[i]) for RC ensembles/augmentation."""
+    from .targets import read_targets, strand_pairs
+    return [int(i) for i in strand_pairs(read_targets(Path(data_dir) / "targets.txt"))]
+
+
 def _match_species(names, wanted, data_species, source):
     """Index of the target genome's species channel (see module docstring of train)."""
     if not names:
@@ -556,6 +562,9 @@ def _train(params, data_dirs, out_dir, restore, trunk, strategy_name, mixed_prec
         meta = {"species": data.species, "task": task}
         if data.target_ids:
             meta["target_ids"] = data.target_ids
+            meta["strand_pair"] = _strand_pairs(data_dirs[0])
+        if stats.get("chrom_sizes"):
+            meta["chrom_sizes"] = stats["chrom_sizes"]  # the training genome's names (predict checks them)
         if data.species_index is not None:
             meta.update(species_index=data.species_index, target_species=data.target_species)
         seqnn = SeqNN(model_spec, num_features=num_features, meta=meta)
