@@ -37,6 +37,7 @@ def main(argv=None):
     ap.add_argument("--heads", default="all", help="head indices, e.g. 0,2 [all]")
     ap.add_argument("--species", help="species name or index for species-conditioned models [first]")
     args = ap.parse_args(argv)
+    args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     if args.gene and not args.gtf:
         raise YeastzoiError("--gene needs --gtf")

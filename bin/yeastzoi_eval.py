@@ -26,6 +26,7 @@ from yeastzoi import cli
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json the model was trained with")
+    cli.add_set_argument(ap)
     ap.add_argument("model", help="model file (.h5 or .keras)")
     ap.add_argument("data_dir", help="track data directory (statistics.json, targets.txt, tfrecords/)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
@@ -42,6 +43,7 @@ def main(argv=None):
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_eval")

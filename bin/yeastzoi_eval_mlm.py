@@ -25,6 +25,7 @@ from yeastzoi import cli
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json of the LM (train section: mask_rate, loss scales)")
+    cli.add_set_argument(ap)
     ap.add_argument("model", help="LM model file (.h5 or .keras)")
     ap.add_argument("data_dir", help="LM corpus directory (yeastzoi_lm_data.py)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
@@ -37,6 +38,7 @@ def main(argv=None):
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG bar charts")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_eval_mlm")

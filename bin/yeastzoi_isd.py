@@ -17,6 +17,7 @@ from yeastzoi import cli
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json ('-' = spec stored in the model)")
+    cli.add_set_argument(ap)
     ap.add_argument("models", nargs="+", help="model file(s)")
     ap.add_argument("-f", "--fasta", required=True)
     ap.add_argument("-g", "--gtf", required=True)
@@ -34,6 +35,7 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
+    args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_isd")

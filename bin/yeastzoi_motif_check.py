@@ -34,6 +34,7 @@ def main(argv=None):
     ap.add_argument("--species", help="species name or index for species-conditioned LMs [first]")
     ap.add_argument("--batch-size", type=int, default=4, help="masked inputs per model call [4]")
     args = ap.parse_args(argv)
+    args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     motifs = [m.strip() for m in args.motifs.split(",") if m.strip()]
     if not motifs or args.genes < 1 or args.upstream < 1 or args.flank < 1 or args.batch_size < 1:

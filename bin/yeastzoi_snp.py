@@ -21,6 +21,7 @@ from yeastzoi import YeastzoiError, cli
 
 def add_common(ap):
     ap.add_argument("params", help="params.json the models were trained with ('-' = spec stored in the model)")
+    cli.add_set_argument(ap)
     ap.add_argument("models", nargs="+", help="model file(s) (.h5/.keras); several = mean and spread")
     ap.add_argument("variants", help="VCF (1-based) or TSV with chrom, pos, ref, alt")
     ap.add_argument("-f", "--fasta", required=True, help="reference FASTA")
@@ -49,6 +50,7 @@ def setup(args, name):
 
 def prepare(args, log):
     """Genome, variants (of this shard), models, targets sheet, options."""
+    args.params = cli.effective_params_path(args, args.out)
     from yeastzoi import snps
     from yeastzoi.genome import Genome
     from yeastzoi.variants import parse_shard, read_variants, shard_variants

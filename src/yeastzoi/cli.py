@@ -33,6 +33,10 @@ def add_params_arguments(ap: argparse.ArgumentParser, positional: bool = True) -
     """``params`` (a params.json) and repeatable ``--set PATH=VALUE`` JSON-path overrides."""
     if positional:
         ap.add_argument("params", help="params.json (baskerville format)")
+    add_set_argument(ap)
+
+
+def add_set_argument(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                     help="override a spec value, e.g. --set train.learning_rate=2e-5 "
                          "--set model.trunk[2].repeat=4 (repeatable; VALUE is JSON)")
@@ -41,6 +45,19 @@ def add_params_arguments(ap: argparse.ArgumentParser, positional: bool = True) -
 def load_params_arg(args) -> dict:
     from .params import load_params
     return load_params(args.params, overrides=args.overrides)
+
+
+def effective_params_path(args, out) -> str | None:
+    """Apply ``--set`` overrides to ``args.params``, save the effective spec beside the output
+    (``out`` is the output folder, or a file whose folder is used) and return its path, which
+    the script then reads instead. ``-`` (use the spec stored in the model) is returned as is."""
+    if args.params in (None, "-"):
+        if getattr(args, "overrides", None):
+            raise YeastzoiError("--set needs a params.json (not '-')")
+        return args.params
+    out = Path(out)
+    folder = out if not out.suffix else out.parent
+    return str(save_effective_params(load_params_arg(args), folder))
 
 
 def save_effective_params(params: dict, out_dir) -> Path:
