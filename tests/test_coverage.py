@@ -12,7 +12,7 @@ import pytest
 
 from yeastzoi import YeastzoiError
 from yeastzoi.coverage import (CoverageFile, bam_to_coverage, count_bam_records,
-                               read_chrom_sizes, run_length_encode, write_bigwig, write_w5)
+                               run_length_encode, write_bigwig, write_w5)
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"chrI": 100, "chrII": 50, "chrIII": 30}
@@ -259,15 +259,6 @@ def test_bed_reading(tmp_path):
     bad.write_text("chrI\t0\t3\nchrI\tx\t4\n")
     with pytest.raises(YeastzoiError, match=r"bad.bed line 2: start/end"):
         CoverageFile(bad)
-
-
-def test_read_chrom_sizes(tmp_path):
-    p = tmp_path / "chrom.sizes"
-    p.write_text("chrI\t100\nchrII\t50\n")
-    assert read_chrom_sizes(p) == {"chrI": 100, "chrII": 50}
-    p.write_text("chrI\tabc\n")
-    with pytest.raises(YeastzoiError, match="line 1"):
-        read_chrom_sizes(p)
 
 
 def test_cli(bam, tmp_path):

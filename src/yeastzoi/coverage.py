@@ -622,38 +622,3 @@ def count_bam_records(bam_path) -> int | None:
             return int(sum(s.total for s in bam.get_index_statistics()) + bam.nocoordinate)
         except (ValueError, OSError, AttributeError):
             return None
-
-
-def read_chrom_sizes(path) -> dict:
-    """Read a chrom.sizes file (name<TAB>length per line) → dict name → length (bp)."""
-    path = Path(path)
-    if not path.exists():
-        raise YeastzoiError(f"{path}: no such chrom.sizes file")
-    out = {}
-    for ln, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        f = line.split()
-        try:
-            out[f[0]] = int(f[1])
-        except (IndexError, ValueError):
-            raise YeastzoiError(f"{path} line {ln}: expected 'name<TAB>length'") from None
-    if not out:
-        raise YeastzoiError(f"{path}: no chromosomes; expected lines 'name<TAB>length'")
-    return out
-
-
-def fasta_chrom_sizes(path) -> dict:
-    """Chromosome name → length (bp) of a FASTA, read with pyfaidx (index built if missing)."""
-    import pyfaidx
-
-    path = Path(path)
-    if not path.exists():
-        raise YeastzoiError(f"{path}: no such FASTA file")
-    try:
-        fa = pyfaidx.Fasta(str(path), rebuild=False)
-    except (OSError, pyfaidx.FastaIndexingError) as e:
-        raise YeastzoiError(f"{path}: cannot index FASTA ({e}); write a .fai with "
-                            f"'samtools faidx' or use a writable folder") from None
-    with fa:
-        return {k: len(v) for k, v in fa.items()}
