@@ -129,9 +129,9 @@ def _write_inputs(out: Path, simulate_chroms: str | None) -> None:
     the simulated chromosomes (track windows elsewhere would have no simulated reads)."""
     g = out / "genome"
     sheet = out / "species.tsv"
-    if not sheet.exists():
+    if not sheet.exists():  # paths relative to the sheet's folder
         sheet.write_text("name\tfasta\tgtf\trepeats\n"
-                         f"Saccharomyces_cerevisiae_R64\t{g / 'genome.fa'}\t{g / 'genes.gtf'}\t{g / 'repeats.bed'}\n")
+                         "Saccharomyces_cerevisiae_R64\tgenome/genome.fa\tgenome/genes.gtf\tgenome/repeats.bed\n")
     if simulate_chroms:
         from .genome import read_chrom_sizes
         sizes = read_chrom_sizes(g / "chrom.sizes")
