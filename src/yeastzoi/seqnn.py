@@ -237,10 +237,14 @@ class SeqNN:
         stored = meta.get("model_spec")
         if stored is None and params_model is None:
             raise YeastzoiError(f"{path}: has no yeastzoi metadata; pass the params.json it was trained with")
-        if stored is not None and params_model is not None and \
-                validate_model(params_model) != validate_model(stored):
-            log.warning("%s: the params.json model section differs from the spec stored with the model "
-                        "(e.g. head units set from the data); using the stored spec", path)
+        if stored is not None and params_model is not None:
+            diff = _spec_differences(validate_model(params_model), validate_model(stored))
+            if diff:
+                # head units / input channels / species are set from the data by the trainer
+                data_set = all(d.endswith((".units", "num_features", "species")) for d in diff)
+                log.log(logging.INFO if data_set else logging.WARNING,
+                        "%s: the spec stored with the model differs from params.json at %s; using "
+                        "the stored spec", path, ", ".join(diff[:4]))
         spec = stored if stored is not None else params_model
         keep = {k: v for k, v in meta.items() if k not in _COMPUTED_META and v is not None}
         seqnn = cls(spec, num_features=meta.get("num_features"), meta=keep)
@@ -293,6 +297,15 @@ class SeqNN:
         for i in range(0, len(x), batch_size):
             out.append(np.asarray(model(x[i:i + batch_size], training=False)))
         return np.concatenate(out, axis=0)
+
+
+def _spec_differences(a, b, path: str = "model") -> list[str]:
+    """JSON paths where two specs differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _spec_differences(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _spec_differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path]
 
 
 def load_weights_file(path) -> dict:
