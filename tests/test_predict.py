@@ -266,7 +266,8 @@ def load_cli():
 def run_cli(capsys, *args):
     """Run the script's main() in this process (no second TensorFlow import)."""
     capsys.readouterr()
-    rc = load_cli().main([str(a) for a in args])
+    from yeastzoi import cli
+    rc = cli.call(load_cli().main, [str(a) for a in args])
     return rc, capsys.readouterr().err
 
 

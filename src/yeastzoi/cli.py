@@ -80,14 +80,19 @@ def setup_logging(args=None, log_file=None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def run(main) -> None:
-    """Call ``main()``; a YeastzoiError becomes a one-line ``error:`` message and exit 2."""
+def call(main, argv=None) -> int:
+    """Call ``main(argv)`` and return its exit status; a YeastzoiError becomes a one-line
+    ``error:`` message on stderr and status 2 (what users see; tests call this too)."""
     try:
-        code = main()
+        return main(argv) or 0
     except YeastzoiError as e:
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(code or 0)
+        return 130
+
+
+def run(main) -> None:
+    """Entry point of a ``bin/`` script: exit with :func:`call`'s status."""
+    sys.exit(call(main))
