@@ -19,11 +19,10 @@ reads the cluster from TF_CONFIG and is started once per worker with the same ar
 """
 import argparse
 import logging
-import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -52,14 +51,10 @@ def main(argv=None):
         return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)
 
     from yeastzoi.trainer import train
-    try:
-        summary = train(args.params, args.data_dirs, args.out, restore=args.restore, trunk=args.trunk,
-                        strategy=args.strategy, mixed_precision=args.mixed_precision,
-                        species=args.species, seed=args.seed, progress=progress,
-                        overrides=args.overrides)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    summary = train(args.params, args.data_dirs, args.out, restore=args.restore, trunk=args.trunk,
+                    strategy=args.strategy, mixed_precision=args.mixed_precision,
+                    species=args.species, seed=args.seed, progress=progress,
+                    overrides=args.overrides)
     best = summary["best_valid_loss"]
     msg = f"{summary['out_dir']}: {summary['epochs']} epochs, best valid loss " + \
           (f"{best:.4f} (epoch {summary['best_epoch']})" if best is not None else "n/a")
@@ -70,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

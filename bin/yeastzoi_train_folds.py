@@ -13,11 +13,10 @@ metrics (best model on the fold's test split).
 """
 import argparse
 import logging
-import sys
 
 from tqdm import tqdm
 
-from yeastzoi import YeastzoiError
+from yeastzoi import cli
 
 
 def main(argv=None):
@@ -47,15 +46,11 @@ def main(argv=None):
         return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)
 
     from yeastzoi.trainer import train_folds
-    try:
-        rows = train_folds(args.params, args.data_dir, args.out, folds=args.folds, reps=args.reps,
-                           fold=args.fold, rep=args.rep, seed=args.seed, restore=args.restore,
-                           trunk=args.trunk, strategy=args.strategy,
-                           mixed_precision=args.mixed_precision, species=args.species,
-                           progress=progress, overrides=args.overrides)
-    except YeastzoiError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    rows = train_folds(args.params, args.data_dir, args.out, folds=args.folds, reps=args.reps,
+                       fold=args.fold, rep=args.rep, seed=args.seed, restore=args.restore,
+                       trunk=args.trunk, strategy=args.strategy,
+                       mixed_precision=args.mixed_precision, species=args.species,
+                       progress=progress, overrides=args.overrides)
     log = logging.getLogger("yeastzoi_train_folds")
     for r in rows:
         log.info("f%sc%s: best valid loss %.4f, test pearsonr %s", r["fold"], r["rep"],
@@ -64,4 +59,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

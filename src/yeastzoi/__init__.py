@@ -2,7 +2,11 @@
 
 Library modules never parse argv and never print; the scripts in ``bin/`` do.
 """
+import os
 from pathlib import Path
+
+# TensorFlow's C++ start-up chatter would precede every one-line error; users can still set it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
