@@ -9,10 +9,8 @@ statistics.json, targets.txt and sequences.bed (chrom, start, end, split: the fu
 seq_length input window, 0-based half-open; the target region is start+crop .. end-crop).
 """
 import argparse
-import contextlib
 import logging
 
-from tqdm import tqdm
 
 from yeastzoi import cli
 
@@ -50,16 +48,9 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_data")
-    bars = []
-
-    def progress(desc, total):
-        bar = tqdm(total=total, desc=desc, disable=args.quiet, unit=" seqs")
-        bars.append(bar)
-        return bar.update
 
     from yeastzoi.build_data import build_track_dataset
-    with contextlib.ExitStack() as stack:
-        stack.callback(lambda: [b.close() for b in bars])
+    with cli.progress_bars(args.quiet) as progress:
         st = build_track_dataset(
             args.fasta, args.targets, args.out, seq_length=args.seq_length, pool_width=args.pool_width,
             crop_bp=args.crop_bp, stride=args.stride, test_chroms=args.test_chroms,

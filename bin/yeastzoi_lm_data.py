@@ -10,10 +10,8 @@ species: its -t/-v chromosomes are test/valid; everything else of every species 
 (minus windows homologous to valid/test). Paths are relative to the TSV's folder.
 """
 import argparse
-import contextlib
 import logging
 
-from tqdm import tqdm
 
 from yeastzoi import cli
 
@@ -41,16 +39,9 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_lm_data")
-    bars = []
-
-    def progress(desc, total):
-        bar = tqdm(total=total, desc=desc, disable=args.quiet, unit=" seqs")
-        bars.append(bar)
-        return bar.update
 
     from yeastzoi.build_data import build_lm_corpus
-    with contextlib.ExitStack() as stack:
-        stack.callback(lambda: [b.close() for b in bars])
+    with cli.progress_bars(args.quiet) as progress:
         st = build_lm_corpus(
             args.species, args.out, seq_length=args.seq_length, stride=args.stride,
             test_chroms=args.test_chroms, valid_chroms=args.valid_chroms, limit_bed=args.limit,

@@ -16,6 +16,7 @@ exit status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -78,6 +79,23 @@ def setup_logging(args=None, log_file=None) -> None:
                         datefmt="%H:%M:%S", handlers=handlers, force=True)
     for noisy in ("tensorflow", "absl", "h5py", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def progress_bars(quiet: bool = False, unit: str = " seqs"):
+    """Yield ``progress(desc, total) -> update`` for library functions that report several
+    stages; every tqdm bar it opens is closed on exit."""
+    from tqdm import tqdm
+    bars = []
+
+    def progress(desc, total):
+        bars.append(tqdm(total=total, desc=desc, disable=quiet, unit=unit))
+        return bars[-1].update
+    try:
+        yield progress
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def call(main, argv=None) -> int:
