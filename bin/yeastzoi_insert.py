@@ -27,14 +27,7 @@ def main(argv=None):
     ap.add_argument("--genes", required=True, help="comma-separated gene ids or names")
     ap.add_argument("--distance", type=int, default=0, help="bp between the insert's 3' end and the TSS [0]")
     ap.add_argument("--replace", action="store_true", help="overwrite native bases instead of inserting")
-    ap.add_argument("-o", "--out", required=True)
-    ap.add_argument("--stats", default="logSED,SED")
-    ap.add_argument("--rc", action="store_true")
-    ap.add_argument("--shifts", default="0")
-    ap.add_argument("--targets")
-    ap.add_argument("--no-untransform", action="store_true")
-    ap.add_argument("--species")
-    ap.add_argument("--batch-size", type=int, default=8)
+    cli.add_scoring_arguments(ap, stats="logSED,SED")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     args.params = cli.effective_params_path(args, args.out)
@@ -46,9 +39,7 @@ def main(argv=None):
 
     if args.distance < 0:
         raise YeastzoiError("--distance must be >= 0")
-    opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
-                             untransform=not args.no_untransform, batch_size=args.batch_size,
-                             species=args.species).check()
+    opts = cli.scoring_options(args)
     inserts = edits.read_inserts(args.inserts)
     genome = Genome(args.fasta)
     genes_df, exons = edits.load_annotation(args.gtf, genome)

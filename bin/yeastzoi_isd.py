@@ -24,15 +24,8 @@ def main(argv=None):
     ap.add_argument("--gene", required=True, help="gene id or name")
     ap.add_argument("--tile", type=int, default=100, help="deleted tile length, bp [100]")
     ap.add_argument("--step", type=int, default=100, help="bp between tile starts [100]")
-    ap.add_argument("-o", "--out", required=True)
-    ap.add_argument("--stats", default="logSED")
-    ap.add_argument("--rc", action="store_true")
-    ap.add_argument("--shifts", default="0")
-    ap.add_argument("--targets")
-    ap.add_argument("--no-untransform", action="store_true")
-    ap.add_argument("--species")
+    cli.add_scoring_arguments(ap, stats="logSED")
     ap.add_argument("--tracks", help="tracks averaged in the plot [all]")
-    ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     args.params = cli.effective_params_path(args, args.out)
@@ -42,9 +35,7 @@ def main(argv=None):
     from yeastzoi import edits, snps
     from yeastzoi.genome import Genome
 
-    opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
-                             untransform=not args.no_untransform, batch_size=args.batch_size,
-                             species=args.species).check()
+    opts = cli.scoring_options(args)
     genome = Genome(args.fasta)
     genes_df, exons = edits.load_annotation(args.gtf, genome)
     gene = edits.find_gene(genes_df, exons, args.gene)

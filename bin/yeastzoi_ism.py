@@ -7,19 +7,11 @@ entry is 0) and, with --gene, OUT/ism.png: a logo of the effect on that gene.
 """
 import argparse
 import logging
-import re
 from pathlib import Path
 
 from tqdm import tqdm
 
 from yeastzoi import YeastzoiError, cli
-
-
-def parse_region(text):
-    m = re.fullmatch(r"\s*([^:\s]+):([\d,]+)-([\d,]+)\s*", text or "")
-    if not m:
-        raise YeastzoiError(f"--region {text}: expected CHROM:START-END (0-based, end exclusive)")
-    return m.group(1), int(m.group(2).replace(",", "")), int(m.group(3).replace(",", ""))
 
 
 def main(argv=None):
@@ -31,15 +23,8 @@ def main(argv=None):
     ap.add_argument("-r", "--region", required=True, help="CHROM:START-END, 0-based half-open")
     ap.add_argument("-g", "--gtf", help="annotation, needed for --gene")
     ap.add_argument("--gene", help="score the effect on this gene's exon bins (id or name)")
-    ap.add_argument("-o", "--out", required=True)
-    ap.add_argument("--stats", default="logSED")
-    ap.add_argument("--rc", action="store_true")
-    ap.add_argument("--shifts", default="0")
-    ap.add_argument("--targets", help="targets sheet (default: targets.txt beside the model)")
-    ap.add_argument("--no-untransform", action="store_true")
-    ap.add_argument("--species")
+    cli.add_scoring_arguments(ap, stats="logSED")
     ap.add_argument("--tracks", help="tracks averaged in the plot (ids/labels/indices/substrings) [all]")
-    ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     args.params = cli.effective_params_path(args, args.out)
@@ -47,14 +32,13 @@ def main(argv=None):
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_ism")
     from yeastzoi import edits, snps
+    from yeastzoi.predict import parse_region
     from yeastzoi.genome import Genome
 
     chrom, start, end = parse_region(args.region)
     if args.gene and not args.gtf:
         raise YeastzoiError("--gene needs -g/--gtf")
-    opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc, shifts=snps.parse_shifts(args.shifts),
-                             untransform=not args.no_untransform, batch_size=args.batch_size,
-                             species=args.species).check()
+    opts = cli.scoring_options(args)
     genome = Genome(args.fasta)
     gene = None
     if args.gene:
