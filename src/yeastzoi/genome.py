@@ -362,6 +362,21 @@ class Genome:
 # --------------------------------------------------------------------------------------
 # Readers: chrom.sizes, BED, GTF/GFF3
 
+_REGION_RE = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,_]+)-(?P<end>[\d,_]+)$")
+
+
+def parse_region(text: str) -> tuple[str, int, int]:
+    """``chrom:start-end`` (0-based half-open bp; commas allowed) → (chrom, start, end)."""
+    m = _REGION_RE.match(str(text).strip())
+    if m is None:
+        raise YeastzoiError(f"region '{text}': expected chrom:start-end, e.g. chrI:10000-60000 "
+                            f"(0-based, half-open)")
+    s, e = (int(re.sub(r"[,_]", "", m.group(k))) for k in ("start", "end"))
+    if e <= s:
+        raise YeastzoiError(f"region '{text}': end must be greater than start")
+    return m.group("chrom"), s, e
+
+
 def read_chrom_sizes(path) -> dict[str, int]:
     """``name<TAB>length`` lines → dict name → length (bp), file order."""
     sizes: dict[str, int] = OrderedDict()

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import YeastzoiError
+from .genome import parse_region  # noqa: F401 (re-exported)
 from .dna import codes_to_seq, model_input
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ BASES = ("A", "C", "G", "T")
 PWM_COLUMNS = ["chrom", "pos", "ref", "A", "C", "G", "T", "entropy", "conservation"]
 DEFAULT_PSEUDOCOUNT = 1e-3
 
-_REGION_RE = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,_]+)-(?P<end>[\d,_]+)$")
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -286,18 +286,6 @@ def write_conservation_bigwig(path, tables, chrom_sizes: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- regions
-def parse_region(text: str) -> tuple[str, int, int]:
-    """``chrom:start-end`` (0-based half-open bp; commas allowed) → (chrom, start, end)."""
-    m = _REGION_RE.match(str(text).strip())
-    if m is None:
-        raise YeastzoiError(f"region '{text}': expected chrom:start-end, e.g. chrI:10000-10500 "
-                            f"(0-based, half-open)")
-    s, e = (int(re.sub(r"[,_]", "", m.group(k))) for k in ("start", "end"))
-    if e <= s:
-        raise YeastzoiError(f"region '{text}': end must be greater than start")
-    return m.group("chrom"), s, e
-
-
 def find_gene(genes: pd.DataFrame, name: str) -> pd.Series:
     """Row of :func:`yeastzoi.genome.genes_table` whose gene_name or gene_id is ``name``
     (case-insensitive)."""

@@ -32,14 +32,8 @@ STRAND_COLORS = {"+": "#1f5fa8", "-": "#b2382c"}
 
 
 def _save(fig, path, dpi: int = 130) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return path
+    from .plots import save
+    return save(fig, path, dpi=dpi)
 
 
 # ----------------------------------------------------------------------------- gene models

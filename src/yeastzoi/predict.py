@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from yeastzoi import YeastzoiError
+from yeastzoi.genome import parse_region  # noqa: F401 (re-exported)
 from yeastzoi.dna import model_input
 from yeastzoi.fileio import atomic_path, write_text_atomic
 
@@ -58,7 +59,6 @@ log = logging.getLogger(__name__)
 AGREE_KEYS = ("seq_length", "target_length", "pool_width", "crop_bp", "num_targets",
               "num_features", "target_ids")
 
-_REGION_RE = re.compile(r"^(?P<chrom>[^:\s]+):(?P<start>[\d,_]+)-(?P<end>[\d,_]+)$")
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -154,18 +154,6 @@ def centred_window(chrom: str, chrom_len: int, start: int, end: int, geo: Geomet
     in_start = out_start - geo.offset
     return Window(chrom, in_start, out_start, 0, geo.target_length, out_start + geo.span,
                   in_start < 0 or in_start + geo.seq_length > chrom_len, region)
-
-
-def parse_region(text: str) -> tuple[str, int, int]:
-    """``chrom:start-end`` (0-based half-open bp, commas allowed) → (chrom, start, end)."""
-    m = _REGION_RE.match(text.strip())
-    if m is None:
-        raise YeastzoiError(f"region '{text}': expected chrom:start-end, e.g. chrI:10000-60000 "
-                            f"(0-based, half-open)")
-    s, e = (int(re.sub(r"[,_]", "", m.group(k))) for k in ("start", "end"))
-    if e <= s:
-        raise YeastzoiError(f"region '{text}': end must be greater than start")
-    return m.group("chrom"), s, e
 
 
 def resolve_regions(genome, regions: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
