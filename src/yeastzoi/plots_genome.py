@@ -25,7 +25,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import YeastzoiError  # noqa: E402
-from .fileio import atomic_path  # noqa: E402
 
 BASE_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 STRAND_COLORS = {"+": "#1f5fa8", "-": "#b2382c"}
