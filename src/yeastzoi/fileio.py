@@ -34,6 +34,19 @@ def atomic_path(path, suffix: str | None = None):
             os.unlink(tmp)
 
 
+def read_json(path, what: str = "JSON"):
+    """Parse a JSON file; a missing file or bad JSON is a one-line YeastzoiError naming the
+    file (and the line and column of the syntax error)."""
+    from . import YeastzoiError
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise YeastzoiError(f"{path}: no such {what} file") from None
+    except json.JSONDecodeError as e:
+        raise YeastzoiError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON ({e.msg})") from None
+
+
 def write_text_atomic(path, text: str) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)

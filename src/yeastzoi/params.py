@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 
 from . import YeastzoiError
-from .blocks import GLOBAL_KEYS, block_parameters, get_block, keras_layer_class, BLOCKS
+from .fileio import read_json
+from .blocks import BLOCKS, block_parameters, get_block, keras_layer_class
 
 MODEL_TYPES = {
     "seq_length": "int", "num_features": "int", "augment_rc": "bool", "augment_shift": "int",
@@ -202,12 +203,7 @@ def load_params(path, overrides: list[str] | None = None) -> dict:
     Errors name the file: ``params.json: model.trunk[3].kernel_size: expected int, got "3"``.
     """
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise YeastzoiError(f"{path}: no such params file") from None
-    except json.JSONDecodeError as e:
-        raise YeastzoiError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON ({e.msg})") from None
+    raw = read_json(path, "params")
     try:
         if overrides:
             raw = apply_overrides(raw, overrides)

@@ -52,7 +52,7 @@ import time
 from pathlib import Path
 
 from . import YeastzoiError
-from .fileio import write_json_atomic, write_text_atomic
+from .fileio import read_json, write_json_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +69,7 @@ _HIGHER_BETTER = ("pearsonr", "r2", "accuracy")
 def read_grid(path) -> dict:
     """Read and check the structure of a GRID.json (one-line errors naming the file)."""
     path = Path(path)
-    try:
-        grid = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise YeastzoiError(f"{path}: no such grid file") from None
-    except json.JSONDecodeError as e:
-        raise YeastzoiError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON ({e.msg})") from None
+    grid = read_json(path, "grid")
     if not isinstance(grid, dict) or not ("grid" in grid or "variants" in grid):
         raise YeastzoiError(f"{path}: expected an object with \"grid\" ({{PATH: [values]}}) and/or "
                             "\"variants\" ([{\"name\", \"spec\", \"set\"}])")
