@@ -355,11 +355,14 @@ def transformer_tower(inputs, ctx, key_size: int, heads: int, repeat: int = 2,
 def unet_conv(inputs, ctx, kernel_size: int = 1, upsample_conv: bool = False, stride: int = 2,
               activation: str | None = "relu", norm_type: str | None = None,
               bn_momentum: float = 0.99, l2_scale: float = 0.0, l1_scale: float = 0.0,
-              dropout: float = 0.0, kernel_initializer: str = "he_normal"):
+              dropout: float = 0.0, kernel_initializer: str = "he_normal", filters: int | None = None):
     """U-Net up-step: norm+activation on the low-resolution input and on the skip (the most
     recent saved tower tensor, ``stride``× longer), Dense(C) on each (the input's Dense only
     with ``upsample_conv``), UpSampling1D(stride) on the low path, Add, SeparableConv1D(C,
-    kernel_size, same), optional dropout. Output (B, stride·L, C)."""
+    kernel_size, same), optional dropout. Output (B, stride·L, C). C is the input's channel
+    count (baskerville's rule) unless ``filters`` narrows it (a yeastzoi extension that makes
+    the full-resolution steps of a CPU-sized LM cheap); ``filters`` needs ``upsample_conv``
+    when it differs from the input's channels."""
     if not ctx.reprs:
         raise YeastzoiError("unet_conv has no saved tower representation to merge; "
                             "put a res_tower/conv_tower with enough repeats before it")
@@ -368,7 +371,10 @@ def unet_conv(inputs, ctx, kernel_size: int = 1, upsample_conv: bool = False, st
     if length is not None and skip.shape[1] is not None and skip.shape[1] != stride * length:
         raise YeastzoiError(f"unet_conv: skip tensor length {skip.shape[1]} is not "
                             f"{stride}× the input length {length}")
-    channels = inputs.shape[-1]
+    channels = int(filters or inputs.shape[-1])
+    if channels != inputs.shape[-1] and not upsample_conv:
+        raise YeastzoiError(f"unet_conv: filters={channels} differs from the input's "
+                            f"{inputs.shape[-1]} channels; set upsample_conv true")
     reg = regularizer(l2_scale, l1_scale)
     x = ctx.normalize(inputs, norm_type, bn_momentum)
     s = ctx.normalize(skip, norm_type, bn_momentum)
