@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput of yeastzoi.coverage on a synthetic 12 Mb genome (prints reads/s; no asserts).
+"""Throughput of yeastzoi.coverage.tracks on a synthetic 12 Mb genome (prints reads/s; no asserts).
 
   python benchmarks/bench_coverage.py [--reads 1000000] [--workdir DIR]
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from yeastzoi.coverage import CoverageFile, bam_to_coverage, write_bigwig, write_w5
+from yeastzoi.coverage.tracks import CoverageFile, bam_to_coverage, write_bigwig, write_w5
 
 
 def make_bam(path: Path, sizes: dict, n: int, seed: int = 0) -> None:

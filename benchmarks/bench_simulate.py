@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the SIMULATED coverage generator (yeastzoi.simulate).
+"""Benchmark of the SIMULATED coverage generator (yeastzoi.simulate.run).
 
 Runs simulate_genome on the R64 genome (built into a temporary folder unless
 --genome-dir is given) and prints the wall time per step, reads per second and the read
@@ -21,12 +21,12 @@ def main():
     ap.add_argument("--depth", type=float, default=1.0)
     ap.add_argument("--conditions", type=int, default=4)
     args = ap.parse_args()
-    from yeastzoi.simulate import simulate_genome
+    from yeastzoi.simulate.run import simulate_genome
 
     with tempfile.TemporaryDirectory() as tmp:
         gdir = args.genome_dir
         if gdir is None:
-            from yeastzoi.genome import build_r64
+            from yeastzoi.genome.assembly import build_r64
             gdir = Path(tmp) / "r64"
             t = time.time()
             build_r64(gdir)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Variant-scoring throughput: the batched engine (yeastzoi.snps) vs a naive loop with one
+"""Variant-scoring throughput: the batched engine (yeastzoi.score.snps) vs a naive loop with one
 forward pass per sequence (ref, then alt, batch 1) for every variant, in the same run.
 
     .venv/bin/python benchmarks/bench_snp.py [--variants 96] [--naive 24] [--seq-length 16384] [--rc]
@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from yeastzoi import zoo_spec
-from yeastzoi.dna import codes_to_onehot
-from yeastzoi.genome import Genome, write_fasta
-from yeastzoi.params import load_params
-from yeastzoi.seqnn import SeqNN
-from yeastzoi.snps import ScoreOptions, alt_codes, ref_codes, score_variants, window_start
-from yeastzoi.variants import Variant
+from yeastzoi.genome.dna import codes_to_onehot
+from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.model.params import load_params
+from yeastzoi.model.seqnn import SeqNN
+from yeastzoi.score.snps import ScoreOptions, alt_codes, ref_codes, score_variants, window_start
+from yeastzoi.score.variants import Variant
 
 
 def make_variants(rng, seqs, n, dense):

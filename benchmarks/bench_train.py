@@ -30,8 +30,8 @@ from yeastzoi import zoo_spec
 def shuffled_copy(src: Path, dst: Path, seed: int = 0) -> Path:
     """Copy a track data dir with train/valid targets permuted across records."""
     import tensorflow as tf
-    from yeastzoi.dataset import record_files
-    from yeastzoi.tfrecords import ShardWriter, parse_example, serialize_example
+    from yeastzoi.data.pipeline import record_files
+    from yeastzoi.data.tfrecords import ShardWriter, parse_example, serialize_example
     if (dst / "statistics.json").exists():
         return dst
     stats = json.loads((src / "statistics.json").read_text())
@@ -68,7 +68,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("absl").setLevel(logging.WARNING)
-    from yeastzoi.trainer import train
+    from yeastzoi.train.loop import train
     out = Path(args.out)
     seq = json.loads((Path(args.tracks) / "statistics.json").read_text())
     L, crop_bins = seq["seq_length"], seq["crop_bp"] // seq["pool_width"]

@@ -43,10 +43,12 @@ def main(argv=None):
         raise YeastzoiError("--gene needs --gtf")
     import logging
 
-    from yeastzoi import interpret, plots_genome
+    from yeastzoi.interpret import conservation as interpret
+
+    from yeastzoi.plots import genome_tracks as plots_genome
     from yeastzoi.fileio import atomic_path
-    from yeastzoi.genome import Genome, read_gtf
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.genome.assembly import Genome, read_gtf
+    from yeastzoi.model.seqnn import SeqNN
 
     log = logging.getLogger("yeastzoi_attention")
     params = cli.load_params_arg(args)

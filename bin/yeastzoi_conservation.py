@@ -45,9 +45,11 @@ def main(argv=None):
         raise YeastzoiError("--batch-size must be >= 1 and --flank >= 0")
     import logging
 
-    from yeastzoi import interpret, plots_genome
-    from yeastzoi.genome import Genome, read_gtf
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.interpret import conservation as interpret
+
+    from yeastzoi.plots import genome_tracks as plots_genome
+    from yeastzoi.genome.assembly import Genome, read_gtf
+    from yeastzoi.model.seqnn import SeqNN
 
     log = logging.getLogger("yeastzoi_conservation")
     params = cli.load_params_arg(args)

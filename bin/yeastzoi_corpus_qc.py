@@ -41,7 +41,7 @@ def main(argv=None):
         bars.append(bar)
         return bar.update
 
-    from yeastzoi.qc import run_corpus_qc
+    from yeastzoi.corpus.qc import run_corpus_qc
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [b.close() for b in bars])
         res = run_corpus_qc(args.species, args.out, seq_length=args.seq_length, stride=args.stride,

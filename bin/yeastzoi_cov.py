@@ -35,12 +35,12 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_cov")
-    from yeastzoi import coverage
+    from yeastzoi.coverage import tracks as coverage
 
     out = args.out.lower()
     if not out.endswith((".bw", ".bigwig", ".w5", ".h5")):
         raise YeastzoiError(f"{args.out}: output must end in .bw, .bigwig, .w5 or .h5")
-    from yeastzoi.genome import Genome, read_chrom_sizes
+    from yeastzoi.genome.assembly import Genome, read_chrom_sizes
     sizes = read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes else Genome(args.fasta).chroms
     total = coverage.count_bam_records(args.bam)  # also checks the BAM opens
     with tqdm(total=total, unit=" reads", unit_scale=True,

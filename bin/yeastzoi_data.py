@@ -49,7 +49,7 @@ def main(argv=None):
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_data")
 
-    from yeastzoi.build_data import build_track_dataset
+    from yeastzoi.data.builders import build_track_dataset
     with cli.progress_bars(args.quiet) as progress:
         st = build_track_dataset(
             args.fasta, args.targets, args.out, seq_length=args.seq_length, pool_width=args.pool_width,

@@ -16,7 +16,7 @@ def main(argv=None):
                     help="tiny budgets on chrI-chrIII only (a smoke test of the whole pipeline)")
     args = ap.parse_args(argv)
     cli.setup_logging(args)
-    from yeastzoi import demo
+    from yeastzoi.plots import demo as demo
 
     budget = demo.QUICK if args.quick else demo.Budget()
     records = demo.run_steps(args.out, budget, simulate_chroms="chrI,chrII,chrIII" if args.quick else None)

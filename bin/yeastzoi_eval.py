@@ -11,7 +11,7 @@ in the stored transformed space; pearsonr_raw, r2_raw after untransforming), sum
 (per track group mean/median), violin_pearsonr.png; with --gtf genes.tsv (gene-level R of
 log2(1 + coverage summed over each gene's exon bins), gene_values.tsv and
 violin_genes.png; with --compare tracks_<label2>.tsv, compare.tsv and compare_pearsonr.png;
-with --save-preds preds.h5 (float16). Definitions: the yeastzoi.evaluate module docstring.
+with --save-preds preds.h5 (float16). Definitions: the yeastzoi.evaluate.tracks module docstring.
 """
 import argparse
 import contextlib
@@ -60,7 +60,7 @@ def main(argv=None):
         print(f"error: --shifts {args.shifts}: expected comma-separated integers, e.g. 0,1", file=sys.stderr)
         return 2
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
-    from yeastzoi.evaluate import run_track_eval
+    from yeastzoi.evaluate.tracks import run_track_eval
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [b.close() for b in bars])
         out = run_track_eval(args.params, args.model, args.data_dir, args.out, split=args.split,

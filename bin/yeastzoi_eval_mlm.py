@@ -9,7 +9,7 @@ n_masked, ce (nats), accuracy, perplexity = exp(ce), weighted_loss (Shorkie's Σ
 with the train section's exon/repeat scales), markov_ce, markov_accuracy, markov_perplexity.
 Masks are the validation masks (mask token, seeds --seed + r for repeat r). The Markov
 baseline is fitted per species on the corpus' train windows with add-one smoothing and is
-scored on exactly the same masked positions (definitions: yeastzoi.evaluate docstring).
+scored on exactly the same masked positions (definitions: yeastzoi.evaluate.tracks docstring).
 OUT/mlm_ce_<split>[_<species>].png: LM vs Markov CE per region.
 """
 import argparse
@@ -53,7 +53,7 @@ def main(argv=None):
         print(f"error: --repeats must be >= 1, got {args.repeats}", file=sys.stderr)
         return 2
     splits = [s.strip() for s in args.split.split(",") if s.strip()]
-    from yeastzoi.evaluate import run_mlm_eval
+    from yeastzoi.evaluate.tracks import run_mlm_eval
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [b.close() for b in bars])
         out = run_mlm_eval(args.params, args.model, args.data_dir, args.out, splits=splits,

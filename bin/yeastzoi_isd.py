@@ -32,8 +32,9 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_isd")
-    from yeastzoi import edits, snps
-    from yeastzoi.genome import Genome
+    from yeastzoi.score import edits as edits
+    from yeastzoi.score import snps as snps
+    from yeastzoi.genome.assembly import Genome
 
     opts = cli.scoring_options(args)
     genome = Genome(args.fasta)

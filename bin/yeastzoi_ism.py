@@ -31,9 +31,10 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_ism")
-    from yeastzoi import edits, snps
-    from yeastzoi.predict import parse_region
-    from yeastzoi.genome import Genome
+    from yeastzoi.score import edits as edits
+    from yeastzoi.score import snps as snps
+    from yeastzoi.model.predict import parse_region
+    from yeastzoi.genome.assembly import Genome
 
     chrom, start, end = parse_region(args.region)
     if args.gene and not args.gtf:

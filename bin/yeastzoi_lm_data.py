@@ -40,7 +40,7 @@ def main(argv=None):
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_lm_data")
 
-    from yeastzoi.build_data import build_lm_corpus
+    from yeastzoi.data.builders import build_lm_corpus
     with cli.progress_bars(args.quiet) as progress:
         st = build_lm_corpus(
             args.species, args.out, seq_length=args.seq_length, stride=args.stride,

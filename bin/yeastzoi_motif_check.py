@@ -41,9 +41,11 @@ def main(argv=None):
         raise YeastzoiError("need at least one motif and positive --genes, --upstream, --flank, --batch-size")
     import logging
 
-    from yeastzoi import interpret, plots_genome
-    from yeastzoi.genome import Genome, read_gtf
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.interpret import conservation as interpret
+
+    from yeastzoi.plots import genome_tracks as plots_genome
+    from yeastzoi.genome.assembly import Genome, read_gtf
+    from yeastzoi.model.seqnn import SeqNN
 
     log = logging.getLogger("yeastzoi_motif_check")
     params = cli.load_params_arg(args)

@@ -36,10 +36,12 @@ def main(argv=None):
     cli.setup_logging(args)
     import logging
 
-    from yeastzoi import interpret, plots_genome
-    from yeastzoi.genome import Genome, read_gtf
-    from yeastzoi.seqnn import SeqNN
-    from yeastzoi.targets import read_targets
+    from yeastzoi.interpret import conservation as interpret
+
+    from yeastzoi.plots import genome_tracks as plots_genome
+    from yeastzoi.genome.assembly import Genome, read_gtf
+    from yeastzoi.model.seqnn import SeqNN
+    from yeastzoi.coverage.targets import read_targets
 
     log = logging.getLogger("yeastzoi_plot")
     params = cli.load_params_arg(args)

@@ -55,10 +55,10 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_predict")
-    from yeastzoi import predict
-    from yeastzoi.genome import Genome, read_bed
-    from yeastzoi.seqnn import read_meta
-    from yeastzoi.targets import read_targets, strand_pairs
+    from yeastzoi.model import predict as predict
+    from yeastzoi.genome.assembly import Genome, read_bed
+    from yeastzoi.model.seqnn import read_meta
+    from yeastzoi.coverage.targets import read_targets, strand_pairs
 
     try:
         shifts = [int(s) for s in args.shifts.split(",") if s.strip()] or [0]

@@ -29,7 +29,7 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from yeastzoi.simulate import simulate_genome
+    from yeastzoi.simulate.run import simulate_genome
 
     chroms = [c for c in args.chroms.split(",") if c] if args.chroms else None
     with tqdm(disable=args.quiet, unit=" steps", desc="simulating") as bar:

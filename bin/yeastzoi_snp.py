@@ -6,7 +6,7 @@
   yeastzoi_snp.py params_lm.json lm.h5 calls.vcf -f genome.fa -o out_lm --lm --species s288c
   yeastzoi_snp.py ... --shard 3/8 -o out/shard3     # then yeastzoi_snp_merge.py out/all out/shard*/scores.h5
 
-Statistics and conventions: see the yeastzoi.snps module docstring. Without --targets a
+Statistics and conventions: see the yeastzoi.score.snps module docstring. Without --targets a
 targets.txt beside the first model is used when present; otherwise scores stay in the
 model's transformed space (logged).
 """
@@ -51,9 +51,9 @@ def setup(args, name):
 def prepare(args, log):
     """Genome, variants (of this shard), models, targets sheet, options."""
     args.params = cli.effective_params_path(args, args.out)
-    from yeastzoi import snps
-    from yeastzoi.genome import Genome
-    from yeastzoi.variants import parse_shard, read_variants, shard_variants
+    from yeastzoi.score import snps as snps
+    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.score.variants import parse_shard, read_variants, shard_variants
 
     shard = parse_shard(args.shard)
     opts = snps.ScoreOptions(stats=snps.parse_stats(args.stats), rc=args.rc,
@@ -77,7 +77,7 @@ def prepare(args, log):
 
 
 def finish(args, result, shard, log):
-    from yeastzoi import snps
+    from yeastzoi.score import snps as snps
 
     result.attrs["shard"] = f"{shard[0]}/{shard[1]}"
     result.attrs["variants_file"] = str(args.variants)
@@ -97,7 +97,7 @@ def main(argv=None):
     ap.add_argument("--sed-bp", type=int, default=1024, help="SED/logSED read-out: bins within this many bp of the variant [1024]")
     args = ap.parse_args(argv)
     log = setup(args, "yeastzoi_snp")
-    from yeastzoi import snps
+    from yeastzoi.score import snps as snps
 
     genome, variants, models, targets, opts, shard = prepare(args, log)
     opts.sed_bp = args.sed_bp

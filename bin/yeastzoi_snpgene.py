@@ -28,9 +28,9 @@ def main(argv=None):
     ap.set_defaults(stats="logSED")
     args = ap.parse_args(argv)
     log = setup(args, "yeastzoi_snpgene")
-    from yeastzoi import snps
-    from yeastzoi.aliases import match_chroms
-    from yeastzoi.genome import exons_by_gene, genes_table, read_gtf
+    from yeastzoi.score import snps as snps
+    from yeastzoi.genome.aliases import match_chroms
+    from yeastzoi.genome.assembly import exons_by_gene, genes_table, read_gtf
 
     genome, variants, models, targets, opts, shard = prepare(args, log)
     raw = read_gtf(args.gtf)

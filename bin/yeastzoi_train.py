@@ -50,7 +50,7 @@ def main(argv=None):
     def progress(desc, total):
         return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)
 
-    from yeastzoi.trainer import train
+    from yeastzoi.train.loop import train
     summary = train(args.params, args.data_dirs, args.out, restore=args.restore, trunk=args.trunk,
                     strategy=args.strategy, mixed_precision=args.mixed_precision,
                     species=args.species, seed=args.seed, progress=progress,

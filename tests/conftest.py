@@ -1,6 +1,6 @@
 """Shared pytest fixtures (read-only for other test modules).
 
-- ``r64_dir``: a genome folder built once per session by :func:`yeastzoi.genome.build_r64`
+- ``r64_dir``: a genome folder built once per session by :func:`yeastzoi.genome.assembly.build_r64`
   (~4 s); set ``YEASTZOI_TEST_CACHE=/some/folder`` to build it there and reuse it across runs.
 - ``shared_dir``: the ``../shared`` reference folder beside the repository; tests using it
   are skipped when it is absent.
@@ -15,7 +15,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 @pytest.fixture(scope="session")
 def r64_dir(tmp_path_factory):
-    from yeastzoi.genome import build_r64
+    from yeastzoi.genome.assembly import build_r64
 
     cache = os.environ.get("YEASTZOI_TEST_CACHE")
     out = Path(cache) / "r64" if cache else tmp_path_factory.mktemp("r64")

@@ -1,4 +1,4 @@
-"""Tests for yeastzoi.coverage with real BAM / bigWig / w5 / BED files written here."""
+"""Tests for yeastzoi.coverage.tracks with real BAM / bigWig / w5 / BED files written here."""
 import logging
 import subprocess
 import sys
@@ -11,7 +11,7 @@ import pysam
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.coverage import (CoverageFile, bam_to_coverage, count_bam_records,
+from yeastzoi.coverage.tracks import (CoverageFile, bam_to_coverage, count_bam_records,
                                run_length_encode, write_bigwig, write_w5)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +190,7 @@ def test_bigwig_nan_and_alias(tmp_path, caplog):
     bw.addHeader([("I", 40), ("Mito", 10)])
     bw.addEntries(["I", "I"], [5, 10], ends=[8, 12], values=[float("nan"), 3.0])
     bw.close()
-    with caplog.at_level(logging.WARNING, logger="yeastzoi.coverage"):
+    with caplog.at_level(logging.WARNING, logger="yeastzoi.coverage.tracks"):
         cf = CoverageFile(path, reference_chroms={"chrI": 40, "chrII": 60, "chrIII": 20})
     assert cf.chroms == {"chrI": 40, "chrII": 60, "chrIII": 20}
     assert cf.missing == ["chrII", "chrIII"]

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.dataset import fold_splits, lm_dataset, read_statistics, record_files, track_dataset
-from yeastzoi.dna import revcomp_codes
-from yeastzoi.tfrecords import ShardWriter, serialize_example, write_statistics
+from yeastzoi.data.pipeline import fold_splits, lm_dataset, read_statistics, record_files, track_dataset
+from yeastzoi.genome.dna import revcomp_codes
+from yeastzoi.data.tfrecords import ShardWriter, serialize_example, write_statistics
 
 L = 400
 N_SEQ = 30

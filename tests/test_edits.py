@@ -9,13 +9,13 @@ import h5py
 import numpy as np
 import pytest
 
-from yeastzoi.dna import codes_to_onehot, revcomp_seq, seq_to_codes
-from yeastzoi.edits import (deletion_scan, find_gene, insertion_scores, ism, load_annotation, read_inserts)
-from yeastzoi.genome import Genome, write_fasta
-from yeastzoi.params import load_params
-from yeastzoi.seqnn import SeqNN
-from yeastzoi.snps import ScoreOptions
-from yeastzoi.targets import read_targets, untransform
+from yeastzoi.genome.dna import codes_to_onehot, revcomp_seq, seq_to_codes
+from yeastzoi.score.edits import (deletion_scan, find_gene, insertion_scores, ism, load_annotation, read_inserts)
+from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.model.params import load_params
+from yeastzoi.model.seqnn import SeqNN
+from yeastzoi.score.snps import ScoreOptions
+from yeastzoi.coverage.targets import read_targets, untransform
 
 ROOT = Path(__file__).resolve().parents[1]
 L = 2048
@@ -99,7 +99,7 @@ def test_insertions_both_strands_and_replace(world):
                                 ScoreOptions(stats=["logSED"]), world["targets"])
     assert list(rows["gene_id"]) == ["gP", "gP", "gM", "gM"] and sc["logSED"].shape == (4, 3)
     s = world["seq"]
-    from yeastzoi.snps import gene_window_start
+    from yeastzoi.score.snps import gene_window_start
     meta = world["model"].meta
     # + strand gP, insert i1 before base tss-30; window end fixed (right stitching)
     cut = gP.tss - 30

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.evaluate import (GeneSums, MarkovModel, TrackStats, gene_exon_bins, gene_pearsonr,
+from yeastzoi.evaluate.tracks import (GeneSums, MarkovModel, TrackStats, gene_exon_bins, gene_pearsonr,
                                pearsonr, r2_score, run_mlm_eval, run_track_eval, summarize, track_groups)
-from yeastzoi.params import apply_overrides, load_params
-from yeastzoi.seqnn import SeqNN
-from yeastzoi.targets import untransform, write_targets
-from yeastzoi.tfrecords import ShardWriter, serialize_example, write_sequences_bed, write_statistics
+from yeastzoi.model.params import apply_overrides, load_params
+from yeastzoi.model.seqnn import SeqNN
+from yeastzoi.coverage.targets import untransform, write_targets
+from yeastzoi.data.tfrecords import ShardWriter, serialize_example, write_sequences_bed, write_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 L, CROP, POOL = 2048, 128, 16
@@ -151,7 +151,7 @@ def test_eval_cli_matches_direct_numpy(track_setup):
         assert abs(tracks["pearsonr"][t] - r) < 1e-5
         assert abs(tracks["r2"][t] - r2) < 1e-5
     assert tracks["pearsonr"][0] > 0.3 and tracks["pearsonr"][1] > 0.3   # targets derived from predictions
-    from yeastzoi.targets import read_targets
+    from yeastzoi.coverage.targets import read_targets
     tdf = read_targets(s["data"] / "targets.txt")
     pr = untransform(p, tdf).reshape(-1, NT).astype(np.float64)
     yr = untransform(y, tdf).reshape(-1, NT).astype(np.float64)
@@ -430,8 +430,8 @@ def test_mlm_eval_end_to_end(tmp_path):
     assert 0 <= t.loc[("all", "all"), "accuracy"] <= 1
 
     # the model CE equals a direct computation over the same masks (one repeat, the default seed)
-    from yeastzoi.dataset import lm_dataset
-    from yeastzoi.evaluate import EVAL_SEED, evaluate_mlm
+    from yeastzoi.data.pipeline import lm_dataset
+    from yeastzoi.evaluate.tracks import EVAL_SEED, evaluate_mlm
     ces, accs = [], []
     for x, y, w, m in lm_dataset(data, "test", batch_size=4, training=False, rc=False, seed=EVAL_SEED,
                                  shuffle=False):
@@ -457,7 +457,7 @@ def test_mlm_bad_model(tmp_path):
 
 def test_fold_layout(track_setup, tmp_path):
     """--fold F: fold F is test, F+1 valid; sequences.bed rows may interleave folds."""
-    from yeastzoi.evaluate import evaluate_tracks, split_records
+    from yeastzoi.evaluate.tracks import evaluate_tracks, split_records
     s = track_setup
     rng = np.random.default_rng(11)
     d = tmp_path / "folds"
@@ -480,7 +480,7 @@ def test_fold_layout(track_setup, tmp_path):
     assert list(win["start"]) == [0, 10000, 25000]
     _, win = split_records(d, "train", fold=0)
     assert list(win["start"]) == [15000, 30000]
-    from yeastzoi.evaluate import load_model
+    from yeastzoi.evaluate.tracks import load_model
     seqnn = load_model(s["model"], load_params(s["params"]))
     res = evaluate_tracks(seqnn, d, "valid", fold=0, batch_size=2)
     assert res.n_seqs == 3 and res.n_bins == 3 * TLEN

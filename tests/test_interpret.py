@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from yeastzoi import YeastzoiError, interpret
+from yeastzoi import YeastzoiError
+
+from yeastzoi.interpret import conservation as interpret
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
@@ -38,9 +40,9 @@ REB1_SITE = "TTACCCGG"
 def world(tmp_path_factory):
     """Small FASTA (chrA 6 kb, chrB 3 kb) with REB1 sites planted in promoters, a GTF,
     a random-weight tiny LM (2,048 bp, 1 species) and its params file."""
-    from yeastzoi.genome import Genome, write_fasta
-    from yeastzoi.params import load_params
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.genome.assembly import Genome, write_fasta
+    from yeastzoi.model.params import load_params
+    from yeastzoi.model.seqnn import SeqNN
     import keras
 
     d = tmp_path_factory.mktemp("interp")
@@ -130,7 +132,7 @@ def test_conservation_table_values(world, cons):
 def test_conservation_row_is_the_masked_prediction(world):
     """A row equals the LM's output at that position when exactly that position's round
     is masked in the window centred on the region (recomputed by hand)."""
-    from yeastzoi.dna import model_input
+    from yeastzoi.genome.dna import model_input
 
     seqnn, genome = world["seqnn"], world["genome"]
     start, end = 1000, 1300
@@ -172,8 +174,8 @@ def test_bigwig_and_tsv(world, cons, tmp_path):
 
 
 def test_non_lm_model_is_refused(world):
-    from yeastzoi.params import load_params
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.model.params import load_params
+    from yeastzoi.model.seqnn import SeqNN
 
     p = load_params(ROOT / "json_params" / "tiny.json",
                     overrides=[f"model.seq_length={LM_LEN}", "model.trunk[6].cropping=8"])
@@ -204,7 +206,7 @@ def test_motif_enrichment_hand_made():
 
 
 def test_find_motif_sites_finds_planted_reb1(world):
-    from yeastzoi.motifs import load_yeast_motifs, pwm_log_odds, score_pvalue_threshold
+    from yeastzoi.genome.motifs import load_yeast_motifs, pwm_log_odds, score_pvalue_threshold
 
     lo = {"REB1": pwm_log_odds(load_yeast_motifs(["REB1"])["REB1"])}
     thr = {"REB1": score_pvalue_threshold(lo["REB1"], None, 1e-4)}
@@ -224,7 +226,7 @@ def test_promoter_regions_strand_aware():
 
 # ----------------------------------------------------------------------------- attention
 def test_attention_maps_shape_and_rows(world):
-    from yeastzoi.dna import model_input
+    from yeastzoi.genome.dna import model_input
 
     seqnn, genome = world["seqnn"], world["genome"]
     x = np.stack([model_input(genome.fetch_codes("chrA", s, s + LM_LEN), 6, 0) for s in (0, 3000)])
@@ -293,7 +295,7 @@ def test_script_error_is_one_line(world, tmp_path):
 
 
 def test_named_regions(world, tmp_path):
-    from yeastzoi.genome import read_gtf
+    from yeastzoi.genome.assembly import read_gtf
 
     g = world["genome"]
     assert interpret.named_regions(g, region="chrA:1,000-1,500") == [("chrA_1000_1500", "chrA", 1000, 1500)]

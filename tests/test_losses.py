@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from yeastzoi import losses
-from yeastzoi.metrics import PearsonR2, track_sums
+from yeastzoi.train import losses as losses
+from yeastzoi.train.metrics import PearsonR2, track_sums
 
 
 @pytest.fixture()

@@ -1,11 +1,13 @@
-"""Tests for yeastzoi.motifs: JASPAR loading (offline pyjaspar), log-odds, scanning, thresholds."""
+"""Tests for yeastzoi.genome.motifs: JASPAR loading (offline pyjaspar), log-odds, scanning, thresholds."""
 import itertools
 
 import numpy as np
 import pytest
 
-from yeastzoi import YeastzoiError, motifs
-from yeastzoi.dna import revcomp_codes, seq_to_codes
+from yeastzoi import YeastzoiError
+
+from yeastzoi.genome import motifs as motifs
+from yeastzoi.genome.dna import revcomp_codes, seq_to_codes
 
 
 @pytest.fixture(scope="module")

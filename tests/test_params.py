@@ -4,7 +4,7 @@ import json
 import pytest
 
 from yeastzoi import YeastzoiError, zoo_spec
-from yeastzoi.params import apply_overrides, load_params, parse_json_path, validate
+from yeastzoi.model.params import apply_overrides, load_params, parse_json_path, validate
 
 
 def tiny():

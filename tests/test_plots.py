@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from yeastzoi import plots
+from yeastzoi.plots import figures as plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

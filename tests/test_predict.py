@@ -19,11 +19,11 @@ import pyBigWig
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.dna import codes_to_seq, revcomp_onehot
-from yeastzoi.genome import Genome, write_fasta
-from yeastzoi.predict import (Geometry, Predictor, check_agreement, encode_windows,
+from yeastzoi.genome.dna import codes_to_seq, revcomp_onehot
+from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.model.predict import (Geometry, Predictor, check_agreement, encode_windows,
                               parse_region, predict_bed, predict_to_bigwig, tile_region)
-from yeastzoi.targets import write_targets
+from yeastzoi.coverage.targets import write_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bin" / "yeastzoi_predict.py"
@@ -152,7 +152,7 @@ def test_several_models_mean_std_and_untransform(fasta, tmp_path):
                           "strand_pair": [0, 1], "description": ["position", "window"]})
     sheet_path = tmp_path / "targets.txt"
     write_targets(sheet_path, sheet)
-    from yeastzoi.targets import read_targets
+    from yeastzoi.coverage.targets import read_targets
     df = read_targets(sheet_path)
     pred = Predictor([position_fn, plus2], META)
     with Genome(fasta) as g:
@@ -232,8 +232,8 @@ def test_track_and_agreement_errors(fasta, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     from yeastzoi import zoo_spec
-    from yeastzoi.params import load_params
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.model.params import load_params
+    from yeastzoi.model.seqnn import SeqNN
 
     d = tmp_path_factory.mktemp("model")
     params_path = zoo_spec("tiny")

@@ -1,4 +1,4 @@
-"""yeastzoi.qc: per-genome statistics, DUST, windows, MinHash distances, NJ tree, homology report."""
+"""yeastzoi.corpus.qc: per-genome statistics, DUST, windows, MinHash distances, NJ tree, homology report."""
 import re
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.qc import (TALK_R64, _CODE, dust_mask, dust_scores, genome_qc, mash_distance, neighbor_joining,
+from yeastzoi.corpus.qc import (TALK_R64, _CODE, dust_mask, dust_scores, genome_qc, mash_distance, neighbor_joining,
                          newick, read_species_sheet, rooted_tree, run_corpus_qc)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +166,7 @@ def test_r64_numbers_beside_the_talk(r64_dir):
 
 # ------------------------------------------------------------------------------------ homology + report
 def _mini_corpus(d: Path):
-    from yeastzoi.build_data import build_lm_corpus
+    from yeastzoi.data.builders import build_lm_corpus
     rng = np.random.default_rng(5)
     xi, xii = _rand(20_000, 11), _rand(20_000, 12)
     ref_i = _rand(30_000, 13)

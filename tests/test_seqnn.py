@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from yeastzoi import YeastzoiError, zoo_spec
-from yeastzoi.blocks import BLOCKS
-from yeastzoi.dna import revcomp_onehot
-from yeastzoi.params import apply_overrides, load_params, validate
-from yeastzoi.seqnn import SeqNN, read_meta
+from yeastzoi.model.blocks import BLOCKS
+from yeastzoi.genome.dna import revcomp_onehot
+from yeastzoi.model.params import apply_overrides, load_params, validate
+from yeastzoi.model.seqnn import SeqNN, read_meta
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURE = SHARED / "fixtures" / "baskerville" / "ft_small"
@@ -207,7 +207,7 @@ def test_rc_ensemble_is_equivariant(tiny_track):
 
 
 def test_rc_layer_complements_only_dna_channels():
-    from yeastzoi.layers import reverse_complement
+    from yeastzoi.model.layers import reverse_complement
     x = np.zeros((1, 3, 6), "float32")
     x[0, 0, 0] = 1  # A at position 0
     x[0, 0, 4] = 1  # mask flag at position 0
@@ -232,7 +232,7 @@ def test_block_output_cannot_feed_next():
 def test_user_block_registered_from_own_module(tmp_path, monkeypatch):
     (tmp_path / "my_blocks.py").write_text(
         "import keras\n"
-        "from yeastzoi.blocks import register_block\n\n"
+        "from yeastzoi.model.blocks import register_block\n\n"
         "@register_block('double_conv')\n"
         "def double_conv(inputs, ctx, filters: int, kernel_size: int = 3, activation: str = 'relu'):\n"
         "    x = ctx.layer(keras.layers.Conv1D, filters, kernel_size, padding='same')(inputs)\n"

@@ -1,4 +1,4 @@
-"""Acceptance tests of the SIMULATED coverage + ground truth (yeastzoi.simulate) on chrI-chrIII."""
+"""Acceptance tests of the SIMULATED coverage + ground truth (yeastzoi.simulate.run) on chrI-chrIII."""
 import json
 import subprocess
 import sys
@@ -11,10 +11,10 @@ import pyBigWig
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi import simulate_model as sm
-from yeastzoi.genome import Genome, exons_by_gene, genes_table, read_gtf
-from yeastzoi.simulate import SimConfig, simulate_genome
-from yeastzoi.targets import read_targets
+from yeastzoi.simulate import model as sm
+from yeastzoi.genome.assembly import Genome, exons_by_gene, genes_table, read_gtf
+from yeastzoi.simulate.run import SimConfig, simulate_genome
+from yeastzoi.coverage.targets import read_targets
 
 CHROMS = ["chrI", "chrII", "chrIII"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_variants_vcf_valid_and_exact(sim, genome, r64_dir):
     assert all(np.abs(r["lfc"][0]) >= 0.2 for r in rows if r["cls"] in ("disrupt", "create"))
     # LFC of SNVs agrees with an independent in-silico mutagenesis of the model
     cfg = SimConfig()
-    from yeastzoi.motifs import background_from_codes
+    from yeastzoi.genome.motifs import background_from_codes
     bg = background_from_codes(np.concatenate([genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items()]))
     ms = sm.build_motifset(cfg, bg)
     W, _ = sm.condition_weights(ms, cfg, 4)
@@ -284,7 +284,7 @@ def test_ref_promoter_sequences_match_genome(sim, genome, r64_dir):
     out, _ = sim
     m = pd.read_csv(out / "truth" / "mpra.tsv", sep="\t")
     g = pd.read_csv(out / "truth" / "genes.tsv", sep="\t").set_index("gene_id")
-    from yeastzoi.dna import revcomp_seq
+    from yeastzoi.genome.dna import revcomp_seq
     for r in m[m["allele"] == "ref"].head(20).itertuples(index=False):
         gg = g.loc[r.gene]
         if gg["strand"] == "+":

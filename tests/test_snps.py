@@ -8,14 +8,14 @@ import h5py
 import numpy as np
 import pytest
 
-from yeastzoi.dna import codes_to_onehot, revcomp_onehot, seq_to_codes
-from yeastzoi.genome import Genome, write_fasta
-from yeastzoi.params import load_params
-from yeastzoi.seqnn import SeqNN
-from yeastzoi.snps import (ScoreOptions, compute_stats, merge_scores, read_scores_h5, score_variant_genes,
+from yeastzoi.genome.dna import codes_to_onehot, revcomp_onehot, seq_to_codes
+from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.model.params import load_params
+from yeastzoi.model.seqnn import SeqNN
+from yeastzoi.score.snps import (ScoreOptions, compute_stats, merge_scores, read_scores_h5, score_variant_genes,
                            score_variants, score_variants_lm, write_scores_h5)
-from yeastzoi.targets import read_targets, untransform
-from yeastzoi.variants import parse_shard, read_variants, shard_variants
+from yeastzoi.coverage.targets import read_targets, untransform
+from yeastzoi.score.variants import parse_shard, read_variants, shard_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 L = 2048
@@ -172,7 +172,7 @@ def test_multi_model_mean_std_and_shards_merge(world, tmp_path):
 def test_cluster_windows_share_reference(world):
     g = Genome(world["fasta"])
     s = world["seqs"]["chrI"]
-    from yeastzoi.variants import Variant
+    from yeastzoi.score.variants import Variant
     vs = [Variant(f"v{p}", "chrI", p, s[p - 1], "A" if s[p - 1] != "A" else "C") for p in (3000, 3010, 3100)]
     res = score_variants([world["models"][0]], g, vs, ScoreOptions(stats=["SAD"], cluster_bp=200),
                          targets_df=world["targets"])
@@ -223,7 +223,7 @@ def test_gene_scores_over_exon_bins(world, tmp_path):
 
 def test_lm_zero_shot_matches_manual(world, tmp_path):
     import keras
-    from yeastzoi.dna import model_input
+    from yeastzoi.genome.dna import model_input
     keras.utils.set_random_seed(3)
     params = load_params(ROOT / "json_params" / "tiny_lm.json", [f"model.seq_length={L}"])
     lm = SeqNN(params["model"], num_features=7, meta={"species": ["sc", "kl"]})
@@ -295,8 +295,8 @@ def test_cli_bad_input(world, tmp_path, body, needle):
 
 def _fake_result(tmp_path, rows, values, ids=("rna+", "rna-"), pairs=None):
     import pandas as pd
-    from yeastzoi.snps import ScoreResult
-    from yeastzoi.variants import Variant
+    from yeastzoi.score.snps import ScoreResult
+    from yeastzoi.score.variants import Variant
     vs = [Variant(i, c, p, r, a) for i, c, p, r, a in rows]
     res = ScoreResult(vs, {"logSED": np.asarray(values, np.float32)}, list(ids), list(ids), {"mode": "snp"},
                       pairs=None if pairs is None else pd.DataFrame(pairs, columns=["si", "gene_id", "gene_name",
@@ -305,7 +305,7 @@ def _fake_result(tmp_path, rows, values, ids=("rna+", "rna-"), pairs=None):
 
 
 def test_eqtl_benchmark_numbers(tmp_path):
-    from yeastzoi.snps import eqtl_benchmark, plot_roc
+    from yeastzoi.score.snps import eqtl_benchmark, plot_roc
     rows = [(f"v{i}", "chrI", 100 + i, "A", "C") for i in range(6)]
     # |score| (mean of the two tracks): positives v0..v2 = 3, 1, 0.5; negatives v3..v5 = 0.25, 2, 0.1
     vals = [[3, 3], [-1, -1], [0.5, 0.5], [0.25, 0.25], [-2, -2], [0.1, 0.1]]
@@ -330,7 +330,7 @@ def test_eqtl_benchmark_numbers(tmp_path):
 
 
 def test_truth_accuracy_numbers(tmp_path):
-    from yeastzoi.snps import truth_accuracy
+    from yeastzoi.score.snps import truth_accuracy
     truth = tmp_path / "truth"
     truth.mkdir()
     (truth / "conditions.txt").write_text("basal\tnone\nheat\tHSF1\n")

@@ -1,4 +1,4 @@
-"""yeastzoi.strains: SIMULATED strain panel (SNVs with ts/tv, indels, annotation liftover)."""
+"""yeastzoi.simulate.strains: SIMULATED strain panel (SNVs with ts/tv, indels, annotation liftover)."""
 import gzip
 import json
 import subprocess
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.genome import Genome, read_gtf
-from yeastzoi.qc import mash_distance, sketch
-from yeastzoi.strains import liftover, mutate_sequence, simulate_panel
+from yeastzoi.genome.assembly import Genome, read_gtf
+from yeastzoi.corpus.qc import mash_distance, sketch
+from yeastzoi.simulate.strains import liftover, mutate_sequence, simulate_panel
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["chrI", "chrIII", "chrVI"]  # 817 kb

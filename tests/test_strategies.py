@@ -33,7 +33,7 @@ if args.get("logical_cpus"):
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args["logical_cpus"])
-from yeastzoi.trainer import train
+from yeastzoi.train.loop import train
 s = train(args["params"], [args["data"]], args["out"], strategy=args["strategy"], seed=3,
           overrides=args["overrides"])
 print("SUMMARY " + json.dumps({"replicas": s["replicas"], "history": s["history"]}))
@@ -68,7 +68,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def single(data, tmp_path_factory):
     """Reference: one device, batch 2."""
-    from yeastzoi.trainer import train
+    from yeastzoi.train.loop import train
     s = train(zoo_spec("tiny"), [data], tmp_path_factory.mktemp("single"), seed=3,
               overrides=DETERMINISTIC + ["train.batch_size=2"])
     assert s["replicas"] == 1

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from yeastzoi import YeastzoiError, zoo_spec
-from yeastzoi.tfrecords import ShardWriter, serialize_example, write_statistics
+from yeastzoi.data.tfrecords import ShardWriter, serialize_example, write_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQ = 2048
@@ -60,7 +60,7 @@ def make_track_dir(out, n=(6, 2, 2), T=2, seed=0, crop=128, pool=16):
 
 # ------------------------------------------------------------------------ grid (no TF)
 def test_grid_product_names_and_explicit_variants(tmp_path):
-    from yeastzoi.sweep import expand_grid
+    from yeastzoi.train.sweep import expand_grid
     g = tmp_path / "g.json"
     g.write_text(json.dumps({"grid": {"model.trunk[2].repeat": [1, 2], "train.learning_rate": [1e-3, 1e-4]},
                              "set": {"train.batch_size": 2}}))
@@ -79,7 +79,7 @@ def test_grid_product_names_and_explicit_variants(tmp_path):
 
 
 def test_grid_errors_are_one_line_and_name_the_variant(tmp_path):
-    from yeastzoi.sweep import expand_grid, prepare
+    from yeastzoi.train.sweep import expand_grid, prepare
     g = tmp_path / "g.json"
     g.write_text(json.dumps({"variants": [{"name": "ok"}, {"name": "deep", "set": {"model.trunk[9].repeat": 4}}]}))
     with pytest.raises(YeastzoiError, match=r"^variant deep: .*tiny.json: --set model.trunk\[9\].repeat: model.trunk\[9\] does not exist"):
@@ -106,8 +106,8 @@ def test_grid_errors_are_one_line_and_name_the_variant(tmp_path):
 # ---------------------------------------------------------------------------- dry run
 def test_dry_run_tiny_grid_and_cnn_specs_exact_counts(tmp_path):
     """CLI dry-run over tiny.json (2 variants) + the talk's two CNN specs with 170 channels."""
-    from yeastzoi.params import load_params
-    from yeastzoi.seqnn import SeqNN
+    from yeastzoi.model.params import load_params
+    from yeastzoi.model.seqnn import SeqNN
     out = tmp_path / "dry"
     r = subprocess.run(_sweep_cmd(zoo_spec("tiny"), ROOT / "grids" / "tiny_two_variants.json", "-o", out,
                                   "--dry-run", "--set", "train.learning_rate=0.002"),
@@ -132,7 +132,7 @@ def test_dry_run_tiny_grid_and_cnn_specs_exact_counts(tmp_path):
     grid = json.loads((ROOT / "grids" / "talk_architectures.json").read_text())
     grid["variants"] = [dict(v, spec=str(ROOT / v["spec"])) for v in grid["variants"][:2]]
     (tmp_path / "cnn.json").write_text(json.dumps(grid))
-    from yeastzoi.sweep import run_sweep
+    from yeastzoi.train.sweep import run_sweep
     rows = {r["variant"]: r for r in run_sweep(zoo_spec("tiny"), tmp_path / "cnn.json", tmp_path / "cnn", dry=True)}
     assert rows["dilated_cnn_small"]["params"] == 320_708
     assert rows["dilated_cnn_large"]["params"] == 3_642_116
@@ -165,7 +165,7 @@ def test_train_sweep_array_index_kill_and_resume(tmp_path, caplog):
     data = make_track_dir(tmp_path / "data")
     grid = ROOT / "grids" / "tiny_two_variants.json"
     out = tmp_path / "sweep"
-    from yeastzoi.sweep import read_history, run_sweep
+    from yeastzoi.train.sweep import read_history, run_sweep
     rows = run_sweep(zoo_spec("tiny"), grid, out, data_dirs=[data], array_index=0, overrides=SMALL)
     by = {r["variant"]: r for r in rows}
     assert by["repeat1"]["status"] == "finished" and by["repeat2"]["status"] == "dry"
@@ -193,7 +193,7 @@ def test_train_sweep_array_index_kill_and_resume(tmp_path, caplog):
     assert (out / "repeat1" / "history.csv").stat().st_mtime_ns == mtime0
     assert not (out / "repeat2" / "done.json").exists() and not (out / "repeat2" / "test_metrics.json").exists()
 
-    caplog.set_level(logging.INFO, logger="yeastzoi.sweep")
+    caplog.set_level(logging.INFO, logger="yeastzoi.train.sweep")
     run_sweep(zoo_spec("tiny"), grid, out, data_dirs=[data], jobs=1, overrides=SMALL)
     assert "variant 0 repeat1: finished; skipping" in caplog.text
     assert "variant 1 repeat2: resuming from its checkpoint" in caplog.text

@@ -1,10 +1,10 @@
-"""Records written by yeastzoi.tfrecords decode with plain tf.data and equal their inputs."""
+"""Records written by yeastzoi.data.tfrecords decode with plain tf.data and equal their inputs."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from yeastzoi import YeastzoiError
-from yeastzoi.tfrecords import (ShardWriter, parse_example, read_sequences_bed, remove_stale_records,
+from yeastzoi.data.tfrecords import (ShardWriter, parse_example, read_sequences_bed, remove_stale_records,
                                 serialize_example, write_sequences_bed)
 
 

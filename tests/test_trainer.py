@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from yeastzoi import YeastzoiError, zoo_spec
-from yeastzoi.tfrecords import ShardWriter, serialize_example, write_statistics
+from yeastzoi.data.tfrecords import ShardWriter, serialize_example, write_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQ = 2048
@@ -116,7 +116,7 @@ def test_kill_mid_epoch_resumes_and_history_continues(track_dir, tmp_path):
     assert "resuming" in (out / "train.log").read_text()
 
     # outputs: the .h5 (baskerville layout) restores in yeastzoi and predicts like the .keras
-    from yeastzoi.seqnn import SeqNN, read_meta
+    from yeastzoi.model.seqnn import SeqNN, read_meta
     meta = read_meta(out / "model_best.h5")
     assert meta["target_ids"] == ["track0", "track1", "track2"] and meta["num_targets"] == 3
     assert json.loads((out / "params.json").read_text())["model"]["head"]["units"] == 3
@@ -131,9 +131,9 @@ def test_kill_mid_epoch_resumes_and_history_continues(track_dir, tmp_path):
 def test_finetune_from_lm_species_channel_and_report(track_dir, tmp_path):
     """--restore LM --trunk: LM num_features and species list, species picked by name, a
     reported restore; then a short training that lowers the loss."""
-    from yeastzoi.params import load_params
-    from yeastzoi.seqnn import SeqNN
-    from yeastzoi.trainer import train
+    from yeastzoi.model.params import load_params
+    from yeastzoi.model.seqnn import SeqNN
+    from yeastzoi.train.loop import train
     lm_spec = load_params(zoo_spec("tiny_lm"), [f"model.seq_length={SEQ}"])
     lm = SeqNN(lm_spec["model"], num_features=5 + 3, meta={"species": ["s_a", "s_b", "s_c"]})
     lm.save(tmp_path / "lm" / "model.h5")
@@ -160,7 +160,7 @@ def test_bad_inputs_are_one_line_errors(track_dir, tmp_path):
     r = _run_cli([zoo_spec("tiny"), tmp_path / "empty", "-o", tmp_path / "o1"])
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "has no statistics.json" in r.stderr
-    from yeastzoi.trainer import train
+    from yeastzoi.train.loop import train
     # spec output length (120 bins with a crop of 4) vs data target length 112
     with pytest.raises(YeastzoiError) as e:
         train(zoo_spec("tiny"), [track_dir], tmp_path / "o2",
@@ -186,7 +186,7 @@ def test_bad_inputs_are_one_line_errors(track_dir, tmp_path):
 
 
 def test_train_folds_job_array_entry_and_skip(tmp_path, caplog):
-    from yeastzoi.trainer import parse_folds, train_folds
+    from yeastzoi.train.loop import parse_folds, train_folds
     assert parse_folds("0-2,5", 8) == [0, 1, 2, 5] and parse_folds(None, 3) == [0, 1, 2]
     with pytest.raises(YeastzoiError, match="fold 8 out of range"):
         parse_folds("7-8", 8)
@@ -210,8 +210,8 @@ def test_train_folds_job_array_entry_and_skip(tmp_path, caplog):
 @pytest.mark.slow
 def test_mixed_precision_trains_and_saves_float32(track_dir, tmp_path):
     import keras
-    from yeastzoi.seqnn import SeqNN
-    from yeastzoi.trainer import train
+    from yeastzoi.model.seqnn import SeqNN
+    from yeastzoi.train.loop import train
     s = train(zoo_spec("tiny"), [track_dir], tmp_path / "mp", mixed_precision=True,
               overrides=SMALL + ["train.train_epochs_max=1", "train.steps_per_epoch_max=2"])
     assert np.isfinite(float(s["history"][0]["train_loss"]))
@@ -228,9 +228,9 @@ def test_simulated_finetune_beats_shuffled_targets(r64_dir, tmp_path):
     on targets shuffled across windows."""
     import shutil
     import tensorflow as tf
-    from yeastzoi.dataset import record_files
-    from yeastzoi.tfrecords import parse_example
-    from yeastzoi.trainer import train
+    from yeastzoi.data.pipeline import record_files
+    from yeastzoi.data.tfrecords import parse_example
+    from yeastzoi.train.loop import train
     bin_ = ROOT / "bin"
     sim, tracks, lmd = tmp_path / "sim", tmp_path / "tracks", tmp_path / "lm"
     chroms = ("chrI", "chrIII", "chrVI")

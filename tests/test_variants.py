@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.genome import Genome, write_fasta
-from yeastzoi.variants import parse_shard, read_variants, shard_variants
+from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.score.variants import parse_shard, read_variants, shard_variants
 
 HEAD = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.windows import (Contig, filter_windows, fold_roles, interval_coverage, make_windows,
+from yeastzoi.data.windows import (Contig, filter_windows, fold_roles, interval_coverage, make_windows,
                               merge_intervals, n_fraction, overlaps_any, read_bed_intervals,
                               split_arms_into_folds, split_by_chromosomes, split_contigs)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import keras
 import pytest
 
-from yeastzoi.params import load_params
-from yeastzoi.seqnn import SeqNN
+from yeastzoi.model.params import load_params
+from yeastzoi.model.seqnn import SeqNN
 
 ROOT = Path(__file__).resolve().parents[1]
 NUM_FEATURES = 170

@@ -44,7 +44,7 @@ def add_set_argument(ap: argparse.ArgumentParser) -> None:
 
 
 def load_params_arg(args) -> dict:
-    from .params import load_params
+    from .model.params import load_params
     return load_params(args.params, overrides=args.overrides)
 
 
@@ -94,8 +94,8 @@ def add_scoring_arguments(ap: argparse.ArgumentParser, stats: str = "logSED") ->
 
 
 def scoring_options(args):
-    """:class:`yeastzoi.snps.ScoreOptions` from :func:`add_scoring_arguments`' options."""
-    from .snps import ScoreOptions, parse_shifts, parse_stats
+    """:class:`yeastzoi.score.snps.ScoreOptions` from :func:`add_scoring_arguments`' options."""
+    from .score.snps import ScoreOptions, parse_shifts, parse_stats
     return ScoreOptions(stats=parse_stats(args.stats), rc=args.rc, shifts=parse_shifts(args.shifts),
                         untransform=not args.no_untransform, batch_size=args.batch_size,
                         species=args.species).check()

@@ -1,0 +1,54 @@
+"""yeastzoi.simulate (see DESIGN.md for what this stage holds).
+
+Public names are imported lazily (PEP 562) so that importing a light name never pulls in
+TensorFlow; ``from yeastzoi.simulate import X`` works for every name in ``__all__``.
+"""
+import importlib
+
+_EXPORTS = {
+    'SIMULATED': 'run',
+    'SimConfig': 'run',
+    'simulate_genome': 'run',
+    'MotifSet': 'model',
+    'build_motifset': 'model',
+    'affinity': 'model',
+    'condition_weights': 'model',
+    'promoter_codes': 'model',
+    'promoter_accessibility': 'model',
+    'promoter_sites': 'model',
+    'saturate': 'model',
+    'promoter_content': 'model',
+    'expression': 'model',
+    'snv_content_delta': 'model',
+    'apply_variant_promoter': 'model',
+    'accessibility_track': 'model',
+    'genome_sites': 'model',
+    'Reads': 'reads',
+    'clip_reads': 'reads',
+    'uniform_reads': 'reads',
+    'chipexo_reads': 'reads',
+    'fragment_end_reads': 'reads',
+    'transcript_reads': 'reads',
+    'write_bam': 'reads',
+    'CLASSES': 'variants',
+    'choose_variants': 'variants',
+    'vcf_text': 'variants',
+    'mpra_rows': 'variants',
+    'mutate_sequence': 'strains',
+    'liftover': 'strains',
+    'simulate_strain': 'strains',
+    'simulate_panel': 'strains',
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,301 @@
+"""A SIMULATED strain panel: mutated copies of a genome folder (e.g. R64) for the multi-genome path.
+
+Each strain is an independent mutation of the parent (a star phylogeny: strains are about
+``2 × divergence`` apart from each other, ``divergence`` from the parent):
+
+* **SNVs**: every non-N base is substituted with probability ``divergence`` (so
+  ``divergence`` = substitutions per bp). A substitution is a transition (A↔G, C↔T) with
+  probability ``R / (1 + R)`` where ``R = ts_tv`` (default 2.5, in the 2–3 range seen in
+  yeast populations), else one of the two transversions with equal probability.
+* **Small indels**: in addition, indel events at ``indel_fraction × divergence`` per bp
+  (default 0.1, i.e. one indel per ten SNVs), half insertions (random bases inserted
+  before the position) and half deletions, lengths 1 + Geometric(p = 0.5) capped at
+  ``max_indel`` bp (mean ≈ 2 bp). Indels inside a CDS are made in-frame (length rounded
+  up to a multiple of 3). Indels never overlap each other.
+* **Annotation** (genes.gtf, repeats.bed, gaps.bed) is lifted over through the indels: a
+  coordinate moves by the net length of the indels before it; a coordinate inside a
+  deleted stretch moves to the deletion's new position (features keep ≥ 1 bp).
+
+A Mash (k-mer) distance counts every mutation event, so the expected Mash distance of a
+strain to its parent is about ``divergence × (1 + indel_fraction)``.
+
+Output: one genome folder per strain (``sim_strain_01`` …, files as :func:`yeastzoi.genome.assembly.build_r64`
+writes them, genome.json with ``"simulated": true`` and the mutation counts), a
+``mutations.tsv.gz`` per strain (parent chrom, 0-based pos, kind, ref, alt), and
+``species.tsv`` (name, fasta, gtf, repeats; the parent first).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import YeastzoiError
+from ..fileio import atomic_path, write_json_atomic, write_text_atomic
+from ..genome.assembly import (GENOME_FILES, _write_bed, _write_chrom_sizes, load_genome_dir, read_bed,
+                     read_chrom_sizes, read_gtf, write_fasta, write_gtf)
+
+log = logging.getLogger(__name__)
+
+_BASES = np.frombuffer(b"ACGT", np.uint8)
+_CODE = np.full(256, 4, np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE[_b] = _i
+    _CODE[_b + 32] = _i
+# code -> transition partner: A<->G, C<->T
+_TRANSITION = np.array([2, 3, 0, 1], np.uint8)
+# code -> its two transversion partners
+_TRANSVERSIONS = np.array([[1, 3], [0, 2], [1, 3], [0, 2]], np.uint8)
+
+
+def _cds_mask(gtf: pd.DataFrame | None, chrom: str, size: int) -> np.ndarray:
+    m = np.zeros(size, bool)
+    if gtf is None:
+        return m
+    cds = gtf[(gtf["chrom"] == chrom) & (gtf["feature"] == "CDS")]
+    for s, e in zip(cds["start"].to_numpy(), cds["end"].to_numpy()):
+        m[s:e] = True
+    return m
+
+
+def mutate_sequence(seq: bytes | str, rng: np.random.Generator, divergence: float, ts_tv: float = 2.5,
+                    indel_fraction: float = 0.1, max_indel: int = 10,
+                    cds: np.ndarray | None = None) -> tuple[str, dict]:
+    """Mutate one chromosome (see the module docstring).
+
+    Returns (new sequence (upper case), info) where info holds ``snv_pos``, ``snv_ref``,
+    ``snv_alt`` (uint8 ASCII), ``transitions``, ``transversions`` and the indel table
+    ``indels`` (arrays ``pos``, ``length`` (> 0 insertion, < 0 deletion), ``inserted``
+    list of str) in parent coordinates, sorted by position.
+    """
+    if not 0 <= divergence < 0.5:
+        raise YeastzoiError(f"divergence must be in [0, 0.5) substitutions per bp, got {divergence}")
+    raw = np.frombuffer(seq.upper().encode() if isinstance(seq, str) else bytes(seq).upper(), np.uint8)
+    arr = raw.copy()
+    n = len(arr)
+    codes = _CODE[arr]
+    acgt = codes < 4
+    # --- SNVs
+    hit = (rng.random(n) < divergence) & acgt
+    pos = np.flatnonzero(hit)
+    ref = codes[pos]
+    is_ts = rng.random(len(pos)) < ts_tv / (1.0 + ts_tv)
+    alt = np.where(is_ts, _TRANSITION[ref], _TRANSVERSIONS[ref, rng.integers(0, 2, len(pos))])
+    snv_ref = arr[pos].copy()
+    arr[pos] = _BASES[alt]
+    # --- indels (parent coordinates), non-overlapping, sorted
+    n_ind = rng.binomial(max(n - 2, 0), divergence * indel_fraction) if n > 2 else 0
+    ipos = np.sort(rng.choice(np.arange(1, n - 1), size=min(n_ind, max(n - 2, 0)), replace=False)) if n_ind else \
+        np.zeros(0, np.int64)
+    lens = np.minimum(rng.geometric(0.5, len(ipos)), max_indel)
+    if cds is not None and len(ipos):
+        in_cds = cds[ipos]
+        lens = np.where(in_cds, np.maximum(3, ((lens + 2) // 3) * 3), lens)
+    is_ins = rng.random(len(ipos)) < 0.5
+    keep_pos, keep_len, inserted = [], [], []
+    last_end = 0
+    for p, L, ins in zip(ipos.tolist(), lens.tolist(), is_ins.tolist()):
+        if p < last_end or not acgt[p]:
+            continue
+        if ins:
+            keep_pos.append(p)
+            keep_len.append(L)
+            inserted.append(_BASES[rng.integers(0, 4, L)].tobytes().decode())
+            last_end = p + 1
+        else:
+            e = min(p + L, n - 1)
+            if e <= p:
+                continue
+            keep_pos.append(p)
+            keep_len.append(-(e - p))
+            inserted.append("")
+            last_end = e + 1
+    # --- build the new sequence
+    pieces, prev = [], 0
+    text = arr.tobytes().decode()
+    for p, L, ins in zip(keep_pos, keep_len, inserted):
+        pieces.append(text[prev:p])
+        if L > 0:
+            pieces.append(ins)
+            prev = p
+        else:
+            prev = p - L
+    pieces.append(text[prev:])
+    info = {"snv_pos": pos, "snv_ref": snv_ref, "snv_alt": _BASES[alt],
+            "transitions": int(is_ts.sum()), "transversions": int((~is_ts).sum()),
+            "indels": {"pos": np.array(keep_pos, np.int64), "length": np.array(keep_len, np.int64),
+                       "inserted": inserted}}
+    return "".join(pieces), info
+
+
+def liftover(positions, indels: dict) -> np.ndarray:
+    """Parent 0-based coordinates → mutant coordinates through ``indels`` (see
+    :func:`mutate_sequence`). An insertion at p shifts coordinates >= p; a deletion of
+    [p, p+L) maps coordinates inside it to p's new position and shifts those >= p+L by -L."""
+    x = np.asarray(positions, np.int64)
+    pos, length = indels["pos"], indels["length"]
+    if len(pos) == 0:
+        return x.copy()
+    # for a deletion the shift applies from p+L on; inside [p, p+L) clamp to p
+    eff = np.where(length > 0, pos, pos - length)  # where the shift starts
+    order = np.argsort(eff, kind="stable")
+    eff_s, shift_s = eff[order], length[order]
+    cum = np.concatenate([[0], np.cumsum(shift_s)])
+    k = np.searchsorted(eff_s, x, side="right")
+    out = x + cum[k]
+    dels = np.flatnonzero(length < 0)
+    if len(dels):
+        ds, de = pos[dels], pos[dels] - length[dels]
+        j = np.searchsorted(ds, x, side="right") - 1
+        inside = (j >= 0) & (x < de[np.maximum(j, 0)]) & (x >= ds[np.maximum(j, 0)])
+        if inside.any():
+            # no other indel lies between a deletion's start and x, so the shift is the same
+            out[inside] = ds[j[inside]] + cum[k[inside]]
+    return out
+
+
+def _lift_intervals(df: pd.DataFrame, indels_by_chrom: dict) -> pd.DataFrame:
+    df = df.copy()
+    for chrom, idx in df.groupby("chrom", sort=False).indices.items():
+        ind = indels_by_chrom.get(chrom)
+        if ind is None:
+            continue
+        s = liftover(df["start"].to_numpy()[idx], ind)
+        e = liftover(df["end"].to_numpy()[idx], ind)
+        e = np.maximum(e, s + 1)
+        df.iloc[idx, df.columns.get_loc("start")] = s
+        df.iloc[idx, df.columns.get_loc("end")] = e
+    return df
+
+
+def _write_mutations(path: Path, rows: list[pd.DataFrame]) -> None:
+    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["chrom", "pos", "kind", "ref", "alt"])
+    with atomic_path(path) as tmp:
+        with gzip.open(tmp, "wt") as fh:
+            df.to_csv(fh, sep="\t", index=False)
+
+
+def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, seed: int = 0,
+                    ts_tv: float = 2.5, indel_fraction: float = 0.1, max_indel: int = 10,
+                    chroms: list[str] | None = None) -> dict:
+    """Write one SIMULATED strain genome folder from ``parent_dir``; returns its genome.json dict.
+
+    ``chroms``: optional subset of the parent's chromosomes to keep (for small tests)."""
+    info = load_genome_dir(parent_dir, require=("fasta", "chrom_sizes"))
+    parent_sizes = read_chrom_sizes(info["chrom_sizes"])
+    if chroms is not None:
+        missing = [c for c in chroms if c not in parent_sizes]
+        if missing:
+            raise YeastzoiError(f"{parent_dir}: chromosomes {missing} not in the genome ({', '.join(parent_sizes)})")
+    keep = list(chroms) if chroms is not None else list(parent_sizes)
+    gtf = read_gtf(info["gtf"]) if info["gtf"] is not None else None
+    if gtf is not None:
+        gtf = gtf[gtf["chrom"].isin(keep)].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    from ..genome.assembly import Genome
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records, indels, mut_rows = [], {}, []
+    totals = {"snvs": 0, "transitions": 0, "transversions": 0, "insertions": 0, "deletions": 0,
+              "inserted_bp": 0, "deleted_bp": 0}
+    with Genome(info["fasta"]) as g:
+        for chrom in keep:
+            seq = g.fetch(chrom, 0, g.chroms[chrom])
+            new, mi = mutate_sequence(seq, rng, divergence, ts_tv, indel_fraction, max_indel,
+                                      cds=_cds_mask(gtf, chrom, len(seq)))
+            records.append((chrom, new))
+            indels[chrom] = mi["indels"]
+            L = mi["indels"]["length"]
+            totals["snvs"] += len(mi["snv_pos"])
+            totals["transitions"] += mi["transitions"]
+            totals["transversions"] += mi["transversions"]
+            totals["insertions"] += int((L > 0).sum())
+            totals["deletions"] += int((L < 0).sum())
+            totals["inserted_bp"] += int(L[L > 0].sum())
+            totals["deleted_bp"] += int(-L[L < 0].sum())
+            snv = pd.DataFrame({"chrom": chrom, "pos": mi["snv_pos"], "kind": "SNV",
+                                "ref": [chr(b) for b in mi["snv_ref"]], "alt": [chr(b) for b in mi["snv_alt"]]})
+            ind = pd.DataFrame({"chrom": chrom, "pos": mi["indels"]["pos"],
+                                "kind": np.where(L > 0, "INS", "DEL"),
+                                "ref": [seq[p:p - l] if l < 0 else "" for p, l in zip(mi["indels"]["pos"], L)],
+                                "alt": mi["indels"]["inserted"]})
+            mut_rows.append(pd.concat([snv, ind], ignore_index=True).sort_values("pos", kind="stable"))
+    paths = {k: out_dir / v for k, v in GENOME_FILES.items()}
+    write_fasta(paths["fasta"], records)
+    _write_chrom_sizes(paths["chrom_sizes"], [(c, len(s)) for c, s in records])
+    if gtf is not None:
+        write_gtf(_lift_intervals(gtf, indels), paths["gtf"], source="yeastzoi_sim")
+    for key in ("repeats", "gaps"):
+        src = info[key]
+        rows = []
+        if src is not None and src.stat().st_size:
+            bed = read_bed(src)
+            bed = _lift_intervals(bed[bed["chrom"].isin(keep)].reset_index(drop=True), indels)
+            rows = bed.itertuples(index=False, name=None)
+        _write_bed(paths[key], list(rows))
+    _write_mutations(out_dir / "mutations.tsv.gz", mut_rows)
+    parent_name = info["name"]
+    ts, tv = totals["transitions"], totals["transversions"]
+    manifest = {
+        "name": name,
+        "simulated": True,
+        "source": f"SIMULATED strain of {parent_name} ({Path(parent_dir).resolve()}) by yeastzoi.simulate.strains",
+        "parent": parent_name,
+        "chroms": keep,
+        "total_bp": sum(len(s) for _, s in records),
+        "genes": int((gtf["feature"] == "gene").sum()) if gtf is not None else 0,
+        "divergence": divergence, "ts_tv": ts_tv, "indel_fraction": indel_fraction,
+        "max_indel": max_indel, "seed": seed,
+        "mutations": {**totals, "observed_ts_tv": round(ts / tv, 3) if tv else None,
+                      "snvs_per_bp": totals["snvs"] / max(1, sum(parent_sizes[c] for c in keep))},
+    }
+    write_json_atomic(paths["manifest"], manifest)
+    return manifest
+
+
+def simulate_panel(parent_dir, out_dir, n: int = 8, divergence: float = 0.005, seed: int = 0,
+                   ts_tv: float = 2.5, indel_fraction: float = 0.1, max_indel: int = 10,
+                   chroms: list[str] | None = None, progress=None) -> Path:
+    """``n`` SIMULATED strains ``sim_strain_01`` … under ``out_dir`` plus ``species.tsv``
+    (name, fasta, gtf, repeats; the parent first, absolute parent paths, strain paths
+    relative to the sheet). Strain i uses seed ``seed * 1000 + i``. Returns the sheet path.
+    ``progress``: optional callable(name) after each strain."""
+    if n < 1:
+        raise YeastzoiError(f"--n must be >= 1, got {n}")
+    info = load_genome_dir(parent_dir, require=("fasta", "chrom_sizes"))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parent_name = info["name"]
+    rows = [(parent_name, str(Path(info["fasta"]).resolve()),
+             str(Path(info["gtf"]).resolve()) if info["gtf"] else "",
+             str(Path(info["repeats"]).resolve()) if info["repeats"] else "")]
+    if chroms is not None:  # a subset parent: keep the sheet consistent by writing a trimmed parent copy
+        sub = out_dir / "parent_subset"
+        simulate_strain(parent_dir, sub, parent_name, divergence=0.0, seed=seed, indel_fraction=0.0,
+                        chroms=chroms)
+        man = json.loads((sub / "genome.json").read_text())
+        man.update(simulated=False, source=f"chromosome subset of {parent_name} ({Path(parent_dir).resolve()})")
+        for k in ("divergence", "ts_tv", "indel_fraction", "max_indel", "seed", "mutations"):
+            man.pop(k, None)
+        write_json_atomic(sub / "genome.json", man)
+        (sub / "mutations.tsv.gz").unlink(missing_ok=True)
+        rows = [(parent_name, "parent_subset/genome.fa",
+                 "parent_subset/genes.gtf" if info["gtf"] else "", "parent_subset/repeats.bed")]
+    for i in range(1, n + 1):
+        name = f"sim_strain_{i:02d}"
+        simulate_strain(parent_dir, out_dir / name, name, divergence, seed * 1000 + i, ts_tv,
+                        indel_fraction, max_indel, chroms)
+        rows.append((name, f"{name}/genome.fa", f"{name}/genes.gtf" if info["gtf"] else "", f"{name}/repeats.bed"))
+        if progress:
+            progress(name)
+    sheet = out_dir / "species.tsv"
+    write_text_atomic(sheet, "name\tfasta\tgtf\trepeats\n" + "".join("\t".join(r) + "\n" for r in rows))
+    log.info("%s: %d SIMULATED strains of %s at %.4g substitutions/bp", out_dir, n, parent_name, divergence)
+    return sheet
+
+
+__all__ = ["mutate_sequence", "liftover", "simulate_strain", "simulate_panel"]

@@ -1,0 +1,84 @@
+"""Training losses (``keras.ops`` only, so they run under any Keras backend).
+
+Coverage losses take ``y_true``/``y_pred`` of shape (B, L, T) and return one value per
+example, shape (B,); the trainer sums them and divides by the *global* batch size, so a
+batch split over replicas gives the same loss as on one device.
+
+* :func:`poisson` — mean over bins and tracks of ``ŷ − y·log ŷ``.
+* :func:`mse` — mean squared error over bins and tracks.
+* :func:`poisson_mn` — Borzoi's Poisson-multinomial: for each track, a Poisson term on the
+  total over positions (``Σŷ − Σy·log Σŷ``) weighted by ``total_weight``, plus a multinomial
+  term on the shape (``−Σ_l y_l·log(ŷ_l / Σŷ)``); both divided by L (so the 1:1 balance of
+  the two terms at ``total_weight`` 1 is Borzoi's) and averaged over tracks.
+  An ``eps`` of 1e-7 is added to y and ŷ first.
+
+Masked LM (see :mod:`yeastzoi.data.pipeline`): :func:`mlm_sums` returns the per-batch sums the
+trainer reduces across replicas; :func:`mlm_loss` is ``Σ w·CE / Σ m`` for one batch.
+"""
+from __future__ import annotations
+
+from keras import ops
+
+EPS = 1e-7
+COVERAGE_LOSSES = ("poisson", "poisson_mn", "mse")
+
+
+def _f32(x):
+    return ops.cast(x, "float32")
+
+
+def poisson(y_true, y_pred):
+    """Per-example Poisson NLL (without the log y! term), mean over bins and tracks → (B,)."""
+    y_true, y_pred = _f32(y_true), _f32(y_pred)
+    per = y_pred - y_true * ops.log(y_pred + EPS)
+    return ops.mean(per, axis=(1, 2))
+
+
+def mse(y_true, y_pred):
+    """Per-example mean squared error over bins and tracks → (B,)."""
+    y_true, y_pred = _f32(y_true), _f32(y_pred)
+    return ops.mean(ops.square(y_true - y_pred), axis=(1, 2))
+
+
+def poisson_mn(y_true, y_pred, total_weight: float = 1.0):
+    """Per-example Poisson-multinomial loss → (B,) (see the module docstring)."""
+    y_true, y_pred = _f32(y_true) + EPS, _f32(y_pred) + EPS
+    length = ops.cast(ops.shape(y_true)[1], "float32")
+    s_true = ops.sum(y_true, axis=1)               # (B, T)
+    s_pred = ops.sum(y_pred, axis=1)
+    pois = ops.mean(s_pred - s_true * ops.log(s_pred), axis=-1) / length
+    logp = ops.log(y_pred / s_pred[:, None, :])
+    multi = ops.mean(-ops.sum(y_true * logp, axis=1), axis=-1) / length
+    return multi + total_weight * pois
+
+
+def coverage_loss(name: str, total_weight: float = 1.0):
+    """The per-example loss function ``f(y_true, y_pred) → (B,)`` named in params.train.loss."""
+    if name == "poisson":
+        return poisson
+    if name == "mse":
+        return mse
+    if name == "poisson_mn":
+        return lambda y, p: poisson_mn(y, p, total_weight)
+    raise ValueError(f"unknown coverage loss {name!r}; expected one of {', '.join(COVERAGE_LOSSES)}")
+
+
+def mlm_sums(y, probs, w, m):
+    """Masked-LM sums over a batch: (Σ w·CE, Σ m·CE, Σ m·[argmax = y], Σ m), float32 scalars.
+
+    y int (B, L) base codes (N = 4 only at unmasked positions); probs (B, L, 4) softmax;
+    w, m float (B, L) weights and mask (0 outside masked positions).
+    """
+    probs = _f32(probs)
+    w, m = _f32(w), _f32(m)
+    y = ops.cast(ops.minimum(ops.cast(y, "int32"), 3), "int32")
+    onehot = ops.one_hot(y, 4, dtype="float32")
+    ce = -ops.log(ops.clip(ops.sum(onehot * probs, axis=-1), EPS, 1.0))
+    correct = ops.cast(ops.equal(ops.argmax(probs, axis=-1), y), "float32")
+    return ops.sum(w * ce), ops.sum(m * ce), ops.sum(m * correct), ops.sum(m)
+
+
+def mlm_loss(y, probs, w, m):
+    """Shorkie's masked-LM loss of one batch: ``Σ w·CE / Σ m`` (scalar)."""
+    wce, _, _, n = mlm_sums(y, probs, w, m)
+    return wce / ops.maximum(n, 1.0)
