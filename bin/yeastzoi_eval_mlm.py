@@ -53,7 +53,7 @@ def main(argv=None):
         print(f"error: --repeats must be >= 1, got {args.repeats}", file=sys.stderr)
         return 2
     splits = [s.strip() for s in args.split.split(",") if s.strip()]
-    from yeastzoi.evaluate.tracks import run_mlm_eval
+    from yeastzoi.evaluate.mlm import run_mlm_eval
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [b.close() for b in bars])
         out = run_mlm_eval(args.params, args.model, args.data_dir, args.out, splits=splits,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.evaluate.tracks import (GeneSums, MarkovModel, TrackStats, gene_exon_bins, gene_pearsonr,
+from yeastzoi.evaluate import (GeneSums, MarkovModel, TrackStats, gene_exon_bins, gene_pearsonr,
                                pearsonr, r2_score, run_mlm_eval, run_track_eval, summarize, track_groups)
 from yeastzoi.model.params import apply_overrides, load_params
 from yeastzoi.model.seqnn import SeqNN
@@ -431,7 +431,7 @@ def test_mlm_eval_end_to_end(tmp_path):
 
     # the model CE equals a direct computation over the same masks (one repeat, the default seed)
     from yeastzoi.data.pipeline import lm_dataset
-    from yeastzoi.evaluate.tracks import EVAL_SEED, evaluate_mlm
+    from yeastzoi.evaluate import EVAL_SEED, evaluate_mlm
     ces, accs = [], []
     for x, y, w, m in lm_dataset(data, "test", batch_size=4, training=False, rc=False, seed=EVAL_SEED,
                                  shuffle=False):

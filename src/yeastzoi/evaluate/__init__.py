@@ -6,10 +6,16 @@ TensorFlow; ``from yeastzoi.evaluate import X`` works for every name in ``__all_
 import importlib
 
 _EXPORTS = {
+    'MarkovModel': 'baselines',
+    'fit_markov': 'baselines',
+    'MLM_COLUMNS': 'mlm',
+    'check_lm_model': 'mlm',
+    'evaluate_mlm': 'mlm',
+    'run_mlm_eval': 'mlm',
     'ProgressFactory': 'tracks',
     'EVAL_SEED': 'tracks',
-    'MLM_COLUMNS': 'tracks',
     'TRACK_COLUMNS': 'tracks',
+    'noop_progress': 'tracks',
     'pearsonr': 'tracks',
     'r2_score': 'tracks',
     'TrackStats': 'tracks',
@@ -28,11 +34,6 @@ _EXPORTS = {
     'evaluate_tracks': 'tracks',
     'write_tsv': 'tracks',
     'run_track_eval': 'tracks',
-    'MarkovModel': 'tracks',
-    'fit_markov': 'tracks',
-    'check_lm_model': 'tracks',
-    'evaluate_mlm': 'tracks',
-    'run_mlm_eval': 'tracks',
 }
 
 __all__ = list(_EXPORTS)
