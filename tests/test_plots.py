@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from yeastzoi.plots import figures as plots
+from yeastzoi import figures as plots
+from yeastzoi.fileio import save_figure
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -57,5 +58,5 @@ def test_save_failure_leaves_nothing(tmp_path):
     fig, ax = plots.new_figure()
     ax.plot([0, 1], [0, 1])
     with pytest.raises(ValueError):
-        plots.save(fig, tmp_path / "x.notaformat")
+        save_figure(fig, tmp_path / "x.notaformat")
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""yeastzoi.plots.report: a tiny HTML report (headings, paragraphs, tables, linked figures)."""
+"""yeastzoi.report: a tiny HTML report (headings, paragraphs, tables, linked figures)."""
 import re
 
 import matplotlib
@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from yeastzoi import YeastzoiError  # noqa: E402
-from yeastzoi.plots.report import HtmlReport  # noqa: E402
+from yeastzoi.report import HtmlReport  # noqa: E402
 
 
 def _png(path):

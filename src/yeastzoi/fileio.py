@@ -54,3 +54,16 @@ def write_text_atomic(path, text: str) -> None:
 
 def write_json_atomic(path, obj, indent: int = 2) -> None:
     write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
+
+
+def save_figure(fig, path, dpi: int = 150) -> Path:
+    """The one figure writer: save a matplotlib ``fig`` atomically to ``path`` (format from
+    the suffix: .png, .pdf, .svg) and close it. Returns the path."""
+    import matplotlib.pyplot as plt
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
+    return path

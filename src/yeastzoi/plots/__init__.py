@@ -6,22 +6,6 @@ TensorFlow; ``from yeastzoi.plots import X`` works for every name in ``__all__``
 import importlib
 
 _EXPORTS = {
-    'new_figure': 'figures',
-    'save': 'figures',
-    'violin_by_group': 'figures',
-    'scatter_compare': 'figures',
-    'grouped_bars': 'figures',
-    'BASE_COLORS': 'genome_tracks',
-    'STRAND_COLORS': 'genome_tracks',
-    'genes_in_window': 'genome_tracks',
-    'genes_to_bins': 'genome_tracks',
-    'draw_genes': 'genome_tracks',
-    'draw_logo': 'genome_tracks',
-    'plot_logo': 'genome_tracks',
-    'plot_attention': 'genome_tracks',
-    'plot_tracks': 'genome_tracks',
-    'plot_motif_enrichment': 'genome_tracks',
-    'HtmlReport': 'report',
     'BIN': 'demo',
     'VALID': 'demo',
     'TEST': 'demo',
@@ -34,6 +18,16 @@ _EXPORTS = {
     'plot_loss_curves': 'demo',
     'plot_score_vs_truth': 'demo',
     'build_report': 'demo',
+    'BASE_COLORS': 'genome_tracks',
+    'STRAND_COLORS': 'genome_tracks',
+    'genes_in_window': 'genome_tracks',
+    'genes_to_bins': 'genome_tracks',
+    'draw_genes': 'genome_tracks',
+    'draw_logo': 'genome_tracks',
+    'plot_logo': 'genome_tracks',
+    'plot_attention': 'genome_tracks',
+    'plot_tracks': 'genome_tracks',
+    'plot_motif_enrichment': 'genome_tracks',
 }
 
 __all__ = list(_EXPORTS)

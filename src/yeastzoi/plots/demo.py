@@ -223,7 +223,7 @@ def _truth_pairs(out: Path, condition: str = "basal"):
 
 def build_report(out, records: list[dict]) -> Path:
     """Write ``out/report.html`` from the step outputs; every number is read from them."""
-    from .report import HtmlReport
+    from ..report import HtmlReport
     from ..score.snps import truth_accuracy
     from ..coverage.targets import read_targets
     out = Path(out)

@@ -31,7 +31,7 @@ STRAND_COLORS = {"+": "#1f5fa8", "-": "#b2382c"}
 
 
 def _save(fig, path, dpi: int = 130) -> Path:
-    from .figures import save
+    from ..fileio import save_figure as save
     return save(fig, path, dpi=dpi)
 
 

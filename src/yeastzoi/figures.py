@@ -1,7 +1,11 @@
-"""Plots (matplotlib, Agg backend): small functions taking arrays / DataFrames and a path.
+"""Chart primitives (matplotlib, Agg backend) that every pipeline stage may use: small
+functions taking arrays / DataFrames and a path. A base module like :mod:`yeastzoi.fileio`
+(importable from any subpackage); genome-track figures and the demo live in
+:mod:`yeastzoi.plots`.
 
-Every function draws one figure, writes it atomically to ``path`` (format from the suffix:
-.png, .pdf, .svg) and returns the path. Shared helpers: :func:`new_figure`, :func:`save`.
+Every function draws one figure, writes it with the one figure writer
+:func:`yeastzoi.fileio.save_figure` (atomic; format from the suffix: .png, .pdf, .svg) and
+returns the path. Shared helper: :func:`new_figure`.
 
     violin_by_group(r, groups, "out/violin.png")          # per-track R by track group
     scatter_compare(r_ft, r_scratch, "out/cmp.png", xlabel="fine-tuned", ylabel="scratch")
@@ -17,24 +21,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..fileio import atomic_path  # noqa: E402
+from .fileio import save_figure as save  # noqa: E402
 
 
 def new_figure(width: float = 5.0, height: float = 4.0):
     """(fig, ax) of the given size in inches."""
     fig, ax = plt.subplots(figsize=(width, height))
     return fig, ax
-
-
-def save(fig, path, dpi: int = 150) -> Path:
-    """Save ``fig`` atomically to ``path`` and close it."""
-    path = Path(path)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return path
 
 
 def _finite(values) -> np.ndarray:

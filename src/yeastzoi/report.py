@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import YeastzoiError
-from ..fileio import write_text_atomic
+from . import YeastzoiError
+from .fileio import write_text_atomic
 
 _CSS = """body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:0.8em 0;font-size:0.85em}
