@@ -40,7 +40,7 @@ def main(argv=None):
     out = args.out.lower()
     if not out.endswith((".bw", ".bigwig", ".w5", ".h5")):
         raise YeastzoiError(f"{args.out}: output must end in .bw, .bigwig, .w5 or .h5")
-    from yeastzoi.genome.assembly import Genome, read_chrom_sizes
+    from yeastzoi.genome import Genome, read_chrom_sizes
     sizes = read_chrom_sizes(args.chrom_sizes) if args.chrom_sizes else Genome(args.fasta).chroms
     total = coverage.count_bam_records(args.bam)  # also checks the BAM opens
     with tqdm(total=total, unit=" reads", unit_scale=True,

@@ -14,7 +14,7 @@ from yeastzoi import cli
 
 
 def summary_paragraph(out_dir, seconds=None) -> str:
-    from yeastzoi.genome.assembly import summarize_genome_dir
+    from yeastzoi.genome import summarize_genome_dir
 
     s = summarize_genome_dir(out_dir)
     biotypes = ", ".join(f"{k} {v:,}" for k, v in s["biotypes"].items()) or "no annotation"
@@ -30,7 +30,7 @@ def _r64_args(p):
 
 
 def _r64_run(args):
-    from yeastzoi.genome.assembly import build_r64
+    from yeastzoi.genome import build_r64
 
     t0 = time.time()
     build_r64(args.out_dir)
@@ -51,7 +51,7 @@ def _import_args(p):
 
 
 def _import_run(args):
-    from yeastzoi.genome.assembly import import_genome
+    from yeastzoi.genome import import_genome
 
     rename = False if args.keep_names else (True if args.rename else "auto")
     t0 = time.time()

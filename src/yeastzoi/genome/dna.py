@@ -22,6 +22,12 @@ def seq_to_codes(seq: str) -> np.ndarray:
     return _LUT[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
 
 
+def ascii_to_codes(ascii_bytes: np.ndarray) -> np.ndarray:
+    """uint8 ASCII bytes (any shape, e.g. ``np.frombuffer(text.encode(), np.uint8)``) →
+    uint8 codes A0 C1 G2 T3 N4 (case-insensitive; any other byte is N)."""
+    return _LUT[np.asarray(ascii_bytes, dtype=np.uint8)]
+
+
 def codes_to_seq(codes: np.ndarray) -> str:
     """uint8 codes → upper-case str."""
     return np.frombuffer(b"ACGTN", dtype=np.uint8)[np.asarray(codes)].tobytes().decode()

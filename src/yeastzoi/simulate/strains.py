@@ -19,7 +19,7 @@ Each strain is an independent mutation of the parent (a star phylogeny: strains 
 A Mash (k-mer) distance counts every mutation event, so the expected Mash distance of a
 strain to its parent is about ``divergence × (1 + indel_fraction)``.
 
-Output: one genome folder per strain (``sim_strain_01`` …, files as :func:`yeastzoi.genome.assembly.build_r64`
+Output: one genome folder per strain (``sim_strain_01`` …, files as :func:`yeastzoi.genome.build_r64`
 writes them, genome.json with ``"simulated": true`` and the mutation counts), a
 ``mutations.tsv.gz`` per strain (parent chrom, 0-based pos, kind, ref, alt), and
 ``species.tsv`` (name, fasta, gtf, repeats; the parent first).
@@ -36,8 +36,8 @@ import pandas as pd
 
 from .. import YeastzoiError
 from ..fileio import atomic_path, write_json_atomic, write_text_atomic
-from ..genome.assembly import (GENOME_FILES, _write_bed, _write_chrom_sizes, load_genome_dir, read_bed,
-                     read_chrom_sizes, read_gtf, write_fasta, write_gtf)
+from ..genome import (GENOME_FILES, load_genome_dir, read_bed, read_chrom_sizes, read_gtf, write_bed,
+                      write_chrom_sizes, write_fasta, write_gtf)
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
     if gtf is not None:
         gtf = gtf[gtf["chrom"].isin(keep)].reset_index(drop=True)
     rng = np.random.default_rng(seed)
-    from ..genome.assembly import Genome
+    from ..genome import Genome
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records, indels, mut_rows = [], {}, []
@@ -226,7 +226,7 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
             mut_rows.append(pd.concat([snv, ind], ignore_index=True).sort_values("pos", kind="stable"))
     paths = {k: out_dir / v for k, v in GENOME_FILES.items()}
     write_fasta(paths["fasta"], records)
-    _write_chrom_sizes(paths["chrom_sizes"], [(c, len(s)) for c, s in records])
+    write_chrom_sizes(paths["chrom_sizes"], [(c, len(s)) for c, s in records])
     if gtf is not None:
         write_gtf(_lift_intervals(gtf, indels), paths["gtf"], source="yeastzoi_sim")
     for key in ("repeats", "gaps"):
@@ -236,7 +236,7 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
             bed = read_bed(src)
             bed = _lift_intervals(bed[bed["chrom"].isin(keep)].reset_index(drop=True), indels)
             rows = bed.itertuples(index=False, name=None)
-        _write_bed(paths[key], list(rows))
+        write_bed(paths[key], list(rows))
     _write_mutations(out_dir / "mutations.tsv.gz", mut_rows)
     parent_name = info["name"]
     ts, tv = totals["transitions"], totals["transversions"]
