@@ -35,7 +35,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_cov")
-    from yeastzoi.coverage import tracks as coverage
+    from yeastzoi import coverage
 
     out = args.out.lower()
     if not out.endswith((".bw", ".bigwig", ".w5", ".h5")):

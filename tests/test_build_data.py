@@ -11,10 +11,10 @@ import tensorflow as tf
 
 from yeastzoi import YeastzoiError
 from yeastzoi.data.builders import build_lm_corpus, build_track_dataset
-from yeastzoi.coverage.tracks import write_bigwig, write_w5
+from yeastzoi.coverage import write_bigwig, write_w5
 from yeastzoi.data.pipeline import fold_splits, lm_dataset, track_dataset
 from yeastzoi.genome import write_fasta
-from yeastzoi.coverage.targets import transform_coverage
+from yeastzoi.coverage import transform_coverage
 
 SEQ, POOL, CROP = 2048, 16, 256
 SIZES = {"chrA": 30_000, "chrB": 21_000, "chrC": 17_500}
@@ -234,7 +234,7 @@ def test_r64_lm_corpus_and_8_folds(r64_dir, tmp_path):
     tsv.write_text(f"name\tfasta\tgtf\trepeats\nr64\t{r64_dir / 'genome.fa'}\t{r64_dir / 'genes.gtf'}\t{r64_dir / 'repeats.bed'}\n")
     st = build_lm_corpus(tsv, tmp_path / "lm")
     assert st["valid_seqs"] > 500 and st["test_seqs"] > 500 and st["train_seqs"] > 1000
-    from yeastzoi.coverage.tracks import write_bigwig
+    from yeastzoi.coverage import write_bigwig
     sizes = {l.split()[0]: int(l.split()[1]) for l in (r64_dir / "chrom.sizes").read_text().splitlines() if l.strip()}
     write_bigwig(tmp_path / "c.bw", {c: (1 + np.sin(np.arange(n) / 500.0)).astype(np.float32) for c, n in sizes.items()}, sizes)
     (tmp_path / "t.txt").write_text(f"\tidentifier\tfile\tsum_stat\n0\tc\t{tmp_path / 'c.bw'}\tsum\n")

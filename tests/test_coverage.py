@@ -1,4 +1,4 @@
-"""Tests for yeastzoi.coverage.tracks with real BAM / bigWig / w5 / BED files written here."""
+"""Tests for yeastzoi.coverage (bam, trackfiles) with real BAM / bigWig / w5 / BED files written here."""
 import logging
 import subprocess
 import sys
@@ -11,7 +11,7 @@ import pysam
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.coverage.tracks import (CoverageFile, bam_to_coverage, count_bam_records,
+from yeastzoi.coverage import (CoverageFile, bam_to_coverage, count_bam_records,
                                run_length_encode, write_bigwig, write_w5)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +190,7 @@ def test_bigwig_nan_and_alias(tmp_path, caplog):
     bw.addHeader([("I", 40), ("Mito", 10)])
     bw.addEntries(["I", "I"], [5, 10], ends=[8, 12], values=[float("nan"), 3.0])
     bw.close()
-    with caplog.at_level(logging.WARNING, logger="yeastzoi.coverage.tracks"):
+    with caplog.at_level(logging.WARNING, logger="yeastzoi.coverage.trackfiles"):
         cf = CoverageFile(path, reference_chroms={"chrI": 40, "chrII": 60, "chrIII": 20})
     assert cf.chroms == {"chrI": 40, "chrII": 60, "chrIII": 20}
     assert cf.missing == ["chrII", "chrIII"]
@@ -257,7 +257,7 @@ def test_bed_reading(tmp_path):
         np.testing.assert_array_equal(cf.values("chrI", 0, 6), [2.5, 2.5, 2.5, -1, 0, 0])
     bad = tmp_path / "bad.bed"
     bad.write_text("chrI\t0\t3\nchrI\tx\t4\n")
-    with pytest.raises(YeastzoiError, match=r"bad.bed line 2: start/end"):
+    with pytest.raises(YeastzoiError, match=r"bad\.bed:2: BED start/end must be integers.*fix the line"):
         CoverageFile(bad)
 
 

@@ -1,4 +1,4 @@
-"""Tests for yeastzoi.coverage.targets: sheet reading/validation, transform numbers, exact inverse."""
+"""Tests for yeastzoi.coverage (sheet, transform, blacklist): sheet reading/validation, transform numbers, exact inverse."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.coverage.targets import (INVERTIBLE_SUM_STATS, SUM_STATS, apply_blacklist, bin_mask,
+from yeastzoi.coverage import (INVERTIBLE_SUM_STATS, SUM_STATS, apply_blacklist, bin_mask,
                               nan_fraction, read_targets, strand_pairs, transform_coverage,
                               transform_tracks, untransform, write_targets)
 
@@ -234,7 +234,7 @@ def test_blacklist():
 
 def test_sheet_bigwig_transform_end_to_end(tmp_path):
     """targets.txt → bigWig files on disk → window transform, numbers by hand."""
-    from yeastzoi.coverage.tracks import CoverageFile, write_bigwig
+    from yeastzoi.coverage import CoverageFile, write_bigwig
     sizes = {"chrI": 64}
     a = np.zeros(64, np.float32)
     a[0:8] = 2.0      # bin 0 (16 bp): sum 16

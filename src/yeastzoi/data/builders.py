@@ -144,9 +144,9 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     min_identity / max_query_cov / min_block. ``seed`` is recorded only (the build is
     deterministic).
     """
-    from ..coverage.tracks import CoverageFile
+    from ..coverage import CoverageFile
     from ..genome import Genome
-    from ..coverage.targets import apply_blacklist, read_targets, transform_tracks, write_targets
+    from ..coverage import apply_blacklist, read_targets, transform_tracks, write_targets
 
     t0 = time.time()
     progress = progress or _noop_progress
@@ -233,7 +233,7 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
                 y = transform_tracks(cov[ts:te], targets, pool_width)
                 bad = np.zeros(target_length, bool)
                 if bl is not None and len(bl):
-                    from ..coverage.targets import bin_mask
+                    from ..coverage import bin_mask
                     bad |= bin_mask(bl, ts, target_length, pool_width)
                 if umask is not None:
                     bad |= umask[ts:te].reshape(target_length, pool_width).mean(1) > umap_frac
