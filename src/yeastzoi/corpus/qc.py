@@ -89,7 +89,7 @@ def read_species_sheet(path) -> pd.DataFrame:
     repeats BED whose chromosome names match none of its FASTA's is a one-line
     :class:`YeastzoiError`."""
     from ..genome.aliases import match_chroms
-    from ..data.builders import read_species_table
+    from ..genome.species import read_species_table
     from ..genome import Genome, read_bed
 
     table = read_species_table(path)
@@ -415,7 +415,7 @@ def corpus_homology(corpus_dir, sheet: pd.DataFrame, identities=IDENTITIES, cove
     "stats": corpus statistics}."""
     from ..genome.dna import codes_to_seq
     from ..genome import Genome
-    from ..data.homology import HeldOutIndex, _query_cov, held_out_sequences
+    from ..data.homology import HeldOutIndex, held_out_sequences, query_coverage
 
     corpus_dir = Path(corpus_dir)
     st_path, bed_path = corpus_dir / "statistics.json", corpus_dir / "sequences.bed"
@@ -484,9 +484,9 @@ def corpus_homology(corpus_dir, sheet: pd.DataFrame, identities=IDENTITIES, cove
                 ids = np.array([m / max(bl, 1) for _, _, m, bl in hits])
                 best_id[i] = ids.max()
                 best_block[i] = max(bl for *_, bl in hits)
-                cov_any[i] = _query_cov([(a, e) for a, e, _, _ in hits], L)
+                cov_any[i] = query_coverage([(a, e) for a, e, _, _ in hits], L)
                 for t in identities:
-                    cov_at[t][i] = _query_cov([(h[0], h[1]) for h, x in zip(hits, ids) if x >= t], L)
+                    cov_at[t][i] = query_coverage([(h[0], h[1]) for h, x in zip(hits, ids) if x >= t], L)
         if upd:
             upd(b[1] - b[0])
 

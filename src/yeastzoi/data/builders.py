@@ -8,17 +8,18 @@ the species name). Rebuilding into the same folder first deletes old ``*.tfr`` f
 Track targets (:func:`build_track_dataset`), per window and track:
 
 1. per-base coverage over the target region ``[start + crop_bp, end - crop_bp)``
-   (``(seq_length - 2·crop_bp) / pool_width`` bins); NaN bases count as 0;
-2. transform with :func:`yeastzoi.coverage.targets.transform_tracks` (scale, pool by sum_stat, soft
+   (``(seq_length - 2·crop_bp) / pool_width`` bins); NaN bases count as 0, negative values
+   as 0 (a WARNING per file counts them: :func:`yeastzoi.coverage.clip_negative`);
+2. transform with :func:`yeastzoi.coverage.transform_tracks` (scale, pool by sum_stat, soft
    clip, hard clip);
 3. blacklist (``-b``): bins overlapping a blacklist interval, and unmappable bins (``-u``:
    bins with more than ``umap_frac`` of their bp unmappable) become
    ``min(value, median of the window's other bins of that track)``
-   (:func:`yeastzoi.coverage.targets.apply_blacklist`): artefact spikes are flattened, real low
+   (:func:`yeastzoi.coverage.apply_blacklist`): artefact spikes are flattened, real low
    values stay. Unmappable stretches of at least ``min_unmap_len`` bp also split contigs.
 
 A track that is NaN over every window is an error; a chromosome absent from a coverage
-file is a warning with counts (reads as zeros) from :class:`yeastzoi.coverage.tracks.CoverageFile`.
+file is a warning with counts (reads as zeros) from :class:`yeastzoi.coverage.CoverageFile`.
 """
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ import numpy as np
 import pandas as pd
 
 from .. import YeastzoiError
+from ..genome.regions import interval_mask, padded_slice
+from ..genome.species import read_species_table  # noqa: F401 (also yeastzoi.data.read_species_table)
 from .homology import HeldOutIndex, fold_homology_filter, held_out_sequences, homology_filter
 from .tfrecords import (TFR_DIR, ShardWriter, remove_stale_records, serialize_example,
                         write_sequences_bed, write_statistics)
-from .windows import (filter_windows, interval_coverage, make_windows, merge_intervals, n_fraction,
-                      read_bed_intervals, split_arms_into_folds, split_by_chromosomes, split_contigs)
+from .windows import (filter_windows, interval_coverage, make_windows, n_fraction, read_bed_intervals,
+                      split_arms_into_folds, split_by_chromosomes, split_contigs)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ def _noop_progress(desc, total):
 
 
 def _chrom_list(value) -> list[str]:
+    """Chromosome names from a comma-separated string or an iterable (None → [])."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -58,7 +62,8 @@ def _chrom_list(value) -> list[str]:
     return list(value)
 
 
-def _resolve_list(genome, names, flag):
+def _resolve_chroms(genome, names, flag) -> list[str]:
+    """FASTA names of ``names`` (aliases allowed); an unknown one is an error naming ``flag``."""
     out = []
     for n in names:
         try:
@@ -69,37 +74,27 @@ def _resolve_list(genome, names, flag):
     return out
 
 
-def _intervals(path, genome) -> dict[str, np.ndarray] | None:
+def _bed_intervals(path, genome) -> dict[str, np.ndarray] | None:
+    """Merged intervals per FASTA chromosome of a BED (None for no path)."""
     if path is None:
         return None
     return read_bed_intervals(path, genome.chroms, resolve=genome.resolve)
 
 
 def _bp_mask(intervals: dict[str, np.ndarray] | None, chrom: str, size: int) -> np.ndarray:
-    m = np.zeros(size, np.uint8)
-    if intervals and chrom in intervals:
-        for s, e in intervals[chrom]:
-            m[max(0, s):min(size, e)] = 1
-    return m
-
-
-def _window_codes(codes: np.ndarray, start: int, end: int, fill: int = 4) -> np.ndarray:
-    """codes[start:end] with ``fill`` (N = 4) outside [0, len)."""
-    size = len(codes)
-    if start >= 0 and end <= size:
-        return codes[start:end]
-    out = np.full(end - start, fill, np.uint8)
-    lo, hi = max(start, 0), min(end, size)
-    if hi > lo:
-        out[lo - start:hi - start] = codes[lo:hi]
-    return out
+    """uint8 (size,): 1 on the bases of ``chrom`` inside ``intervals`` (merged, per chrom)."""
+    if intervals and chrom in intervals and len(intervals[chrom]):
+        iv = intervals[chrom]
+        return interval_mask(iv[:, 0], iv[:, 1], 0, size)
+    return np.zeros(size, np.uint8)
 
 
 def _exon_intervals(gtf_path, genome, trim: int = 0) -> dict[str, np.ndarray]:
-    """Exon intervals per chromosome (``exon`` rows, else ``CDS``), each trimmed by ``trim``
-    bp at both ends (exons shorter than 2·trim+1 vanish), merged."""
-    from ..genome.aliases import match_chroms
-    from ..genome import read_gtf
+    """Exon intervals per FASTA chromosome (``exon`` rows, else ``CDS``), kept inside the
+    chromosomes (:func:`yeastzoi.genome.clip_to_chroms`: a WARNING with counts for rows past
+    the end), each trimmed by ``trim`` bp at both ends (exons shorter than 2·trim+1
+    vanish), merged."""
+    from ..genome import clip_to_chroms, match_chroms, merge_intervals, read_gtf
     gtf = read_gtf(gtf_path)
     if len(gtf) == 0:
         return {}
@@ -108,20 +103,104 @@ def _exon_intervals(gtf_path, genome, trim: int = 0) -> dict[str, np.ndarray]:
         log.warning("%s: %d chromosome(s) not in %s are ignored: %s", gtf_path, len(cmap.unmatched),
                     genome.path, ", ".join(list(cmap.unmatched)[:8]))
     feat = "exon" if (gtf["feature"] == "exon").any() else "CDS"
-    ex = gtf[gtf["feature"] == feat]
+    ex = gtf[(gtf["feature"] == feat) & gtf["chrom"].isin(list(cmap))]
+    ex = clip_to_chroms(ex.assign(chrom=ex["chrom"].map(cmap)), genome.chroms, gtf_path)
     out = {}
-    for chrom, g in ex.groupby("chrom"):
-        ref = cmap.get(chrom)
-        if ref is None:
-            continue
+    for chrom, g in ex.groupby("chrom", sort=False):
         s = g["start"].to_numpy() + trim
         e = g["end"].to_numpy() - trim
         ok = e > s
-        out[ref] = merge_intervals(np.stack([s[ok], e[ok]], 1)) if ok.any() else np.zeros((0, 2), np.int64)
+        out[chrom] = merge_intervals(np.stack([s[ok], e[ok]], 1))
     return out
 
 
 # ============================================================================ track dataset
+def _check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_chroms) -> int:
+    """Target bins per window; one-line errors for an impossible geometry or split choice."""
+    if seq_length % pool_width:
+        raise YeastzoiError(f"seq_length {seq_length} is not divisible by pool_width {pool_width}; "
+                            f"choose -l as a multiple of -w")
+    if crop_bp % pool_width or crop_bp < 0:
+        raise YeastzoiError(f"crop_bp {crop_bp} is not a non-negative multiple of pool_width {pool_width}; fix -c")
+    if seq_length - 2 * crop_bp <= 0:
+        raise YeastzoiError(f"crop_bp {crop_bp} leaves no target region in seq_length {seq_length}; lower -c")
+    if folds is None and not (test_chroms or valid_chroms):
+        raise YeastzoiError("no held-out data: give -t/-v chromosome lists or -f K folds")
+    if folds is not None and (test_chroms or valid_chroms):
+        raise YeastzoiError("give either -f K folds or -t/-v chromosome lists, not both")
+    return (seq_length - 2 * crop_bp) // pool_width
+
+
+def _labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms):
+    """(labelled contigs, split names, fold layout or None) for folds or -t/-v lists."""
+    sizes = genome.chroms
+    if folds is None:
+        tc = _resolve_chroms(genome, _chrom_list(test_chroms), "-t")
+        vc = _resolve_chroms(genome, _chrom_list(valid_chroms), "-v")
+        return split_by_chromosomes(contigs, tc, vc, chrom_sizes=sizes), ["train", "valid", "test"], None
+    fold_lists = split_arms_into_folds(contigs, int(folds))
+    labelled = [(c, f"fold{k}") for k, fl in enumerate(fold_lists) for c in fl]
+    labelled.sort(key=lambda cs: (list(sizes).index(cs[0].chrom), cs[0].start))
+    layout = [[f"{c.chrom}:{c.start}-{c.end}" for c in fl] for fl in fold_lists]
+    return labelled, [f"fold{k}" for k in range(int(folds))], layout
+
+
+def _homology(windows, codes, folds, homology_kw, threads, progress):
+    """Windows after the homology filter (-t/-v: train vs held-out; folds: greedy) and its report."""
+    kw = dict(homology_kw or {})
+    get = lambda sp, c, s, e: padded_slice(codes[c], s, e)  # noqa: E731
+    if folds is not None:
+        upd = progress("homology", len(windows))
+        return fold_homology_filter(windows, get, int(folds), threads=threads, progress=upd, **kw)
+    upd = progress("homology", int((windows["split"] == "train").sum()))
+    return homology_filter(windows, get, threads=threads, progress=upd, **kw)
+
+
+def _warn_negative(files, counts, lowest) -> None:
+    for f, n, low in zip(files, counts, lowest):
+        if n:
+            log.warning("%s: %d negative coverage value(s) (lowest %.4g) on the windows' chromosomes, "
+                        "clipped to 0 before the transform (coverage is read mass; is this an "
+                        "input-subtracted or log-ratio track?)", f, int(n), float(low))
+
+
+def _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
+                         target_length, black, unmap, umap_frac, progress) -> None:
+    """Transform and write every window's targets; errors for NaN-only tracks, warnings for
+    negative coverage."""
+    from ..coverage import apply_blacklist, bin_mask, clip_negative, transform_tracks
+    T = len(targets)
+    any_finite, neg, lowest = np.zeros(T, bool), np.zeros(T, np.int64), np.zeros(T)
+    upd = progress("records", len(windows))
+    for chrom, idx in windows.groupby("chrom", sort=False).indices.items():
+        size = genome.chroms[chrom]
+        cov = np.stack([cf.values(chrom, 0, size) for cf in covs], axis=1)  # (size, T) raw
+        any_finite |= np.isfinite(cov).any(0)
+        cov, n_neg, low = clip_negative(cov)
+        neg, lowest = neg + n_neg, np.minimum(lowest, low)
+        umask = _bp_mask(unmap, chrom, size) if unmap else None
+        bl = black.get(chrom) if black else None
+        for i in idx:
+            s, e, sp = int(windows.at[i, "start"]), int(windows.at[i, "end"]), windows.at[i, "split"]
+            ts, te = s + crop_bp, e - crop_bp
+            y = transform_tracks(cov[ts:te], targets, pool_width)
+            bad = np.zeros(target_length, bool)
+            if bl is not None and len(bl):
+                bad |= bin_mask(bl, ts, target_length, pool_width)
+            if umask is not None:
+                bad |= umask[ts:te].reshape(target_length, pool_width).mean(1) > umap_frac
+            if bad.any():
+                y = apply_blacklist(y, bad)
+            writers[sp].write(serialize_example(padded_slice(codes[chrom], s, e), y))
+        upd(len(idx))
+    _warn_negative(targets["file"], neg, lowest)
+    nan_only = [str(f) for f, ok in zip(targets["file"], any_finite) if not ok]
+    if nan_only:
+        raise YeastzoiError(f"{nan_only[0]}: the track is NaN over every window"
+                            f"{f' (and {len(nan_only) - 1} more tracks)' if len(nan_only) > 1 else ''}; "
+                            "check the coverage file or drop it from the targets sheet")
+
+
 def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, pool_width: int = 16,
                         crop_bp: int = 1024, stride: int | None = None, test_chroms=(), valid_chroms=(),
                         folds: int | None = None, gaps_bed=None, unmap_bed=None, blacklist_bed=None,
@@ -144,70 +223,32 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     min_identity / max_query_cov / min_block. ``seed`` is recorded only (the build is
     deterministic).
     """
-    from ..coverage import CoverageFile
+    from ..coverage import CoverageFile, read_targets, write_targets
     from ..genome import Genome
-    from ..coverage import apply_blacklist, read_targets, transform_tracks, write_targets
 
     t0 = time.time()
     progress = progress or _noop_progress
     seq_length, pool_width, crop_bp = int(seq_length), int(pool_width), int(crop_bp)
-    if seq_length % pool_width:
-        raise YeastzoiError(f"seq_length {seq_length} is not divisible by pool_width {pool_width}; "
-                            f"choose -l as a multiple of -w")
-    if crop_bp % pool_width or crop_bp < 0:
-        raise YeastzoiError(f"crop_bp {crop_bp} is not a non-negative multiple of pool_width {pool_width}; fix -c")
-    target_bp = seq_length - 2 * crop_bp
-    if target_bp <= 0:
-        raise YeastzoiError(f"crop_bp {crop_bp} leaves no target region in seq_length {seq_length}; lower -c")
-    target_length = target_bp // pool_width
-    stride = int(stride or target_bp)
-    if folds is None and not (test_chroms or valid_chroms):
-        raise YeastzoiError("no held-out data: give -t/-v chromosome lists or -f K folds")
-    if folds is not None and (test_chroms or valid_chroms):
-        raise YeastzoiError("give either -f K folds or -t/-v chromosome lists, not both")
-
+    target_length = _check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_chroms)
+    stride = int(stride or seq_length - 2 * crop_bp)
     genome = Genome(fasta)
     sizes = genome.chroms
     targets = read_targets(targets_path)
-    num_targets = len(targets)
     covs = [CoverageFile(f, reference_chroms=sizes) for f in targets["file"]]
-
-    gaps = _intervals(gaps_bed, genome)
-    unmap = _intervals(unmap_bed, genome)
-    black = _intervals(blacklist_bed, genome)
-    limit = _intervals(limit_bed, genome)
-    contigs = split_contigs(sizes, gaps, unmap, min_unmap_len=min_unmap_len)
-    fold_layout = None
-    if folds is not None:
-        fold_lists = split_arms_into_folds(contigs, int(folds))
-        labelled = [(c, f"fold{k}") for k, fl in enumerate(fold_lists) for c in fl]
-        labelled.sort(key=lambda cs: (list(sizes).index(cs[0].chrom), cs[0].start))
-        fold_layout = [[f"{c.chrom}:{c.start}-{c.end}" for c in fl] for fl in fold_lists]
-        split_names = [f"fold{k}" for k in range(int(folds))]
-    else:
-        tc = _resolve_list(genome, _chrom_list(test_chroms), "-t")
-        vc = _resolve_list(genome, _chrom_list(valid_chroms), "-v")
-        labelled = split_by_chromosomes(contigs, tc, vc, chrom_sizes=sizes)
-        split_names = ["train", "valid", "test"]
-
+    unmap, black = _bed_intervals(unmap_bed, genome), _bed_intervals(blacklist_bed, genome)
+    contigs = split_contigs(sizes, _bed_intervals(gaps_bed, genome), unmap, min_unmap_len=min_unmap_len)
+    labelled, split_names, fold_layout = _labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms)
     windows = make_windows(labelled, seq_length, stride)
     codes = {c: genome.fetch_codes(c, 0, n) for c, n in sizes.items()}
     exon_frac = None
     if gtf is not None and min_exon_frac > 0:
         exon_frac = interval_coverage(windows, _exon_intervals(gtf, genome), sizes)
     windows, removed = filter_windows(windows, n_frac=n_fraction(windows, codes), max_n_frac=max_n_frac,
-                                      exon_frac=exon_frac, min_exon_frac=min_exon_frac, limit=limit)
+                                      exon_frac=exon_frac, min_exon_frac=min_exon_frac,
+                                      limit=_bed_intervals(limit_bed, genome))
     hom_report = None
     if homology and len(windows):
-        kw = dict(homology_kw or {})
-        get = lambda sp, c, s, e: _window_codes(codes[c], s, e)  # noqa: E731
-        if folds is not None:
-            upd = progress("homology", len(windows))
-            windows, hom_report = fold_homology_filter(windows, get, int(folds), threads=threads,
-                                                       progress=upd, **kw)
-        else:
-            upd = progress("homology", int((windows["split"] == "train").sum()))
-            windows, hom_report = homology_filter(windows, get, threads=threads, progress=upd, **kw)
+        windows, hom_report = _homology(windows, codes, folds, homology_kw, threads, progress)
     if len(windows) == 0:
         raise YeastzoiError(f"{fasta}: no windows left after filtering (seq_length {seq_length}, "
                             f"filters removed {removed}); lower -l or relax the filters")
@@ -217,35 +258,9 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     (out_dir / "statistics.json").unlink(missing_ok=True)
     remove_stale_records(tfr_dir)
     writers = {sp: ShardWriter(tfr_dir, sp, seqs_per_file) for sp in split_names}
-    any_finite = np.zeros(num_targets, bool)
-    upd = progress("records", len(windows))
     try:
-        for chrom, idx in windows.groupby("chrom", sort=False).indices.items():
-            size = sizes[chrom]
-            cov = np.stack([cf.values(chrom, 0, size) for cf in covs], axis=1)  # (size, T) raw
-            finite = np.isfinite(cov)
-            any_finite |= finite.any(0)
-            umask = _bp_mask(unmap, chrom, size) if unmap else None
-            bl = black.get(chrom) if black else None
-            for i in idx:
-                s, e, sp = int(windows.at[i, "start"]), int(windows.at[i, "end"]), windows.at[i, "split"]
-                ts, te = s + crop_bp, e - crop_bp
-                y = transform_tracks(cov[ts:te], targets, pool_width)
-                bad = np.zeros(target_length, bool)
-                if bl is not None and len(bl):
-                    from ..coverage import bin_mask
-                    bad |= bin_mask(bl, ts, target_length, pool_width)
-                if umask is not None:
-                    bad |= umask[ts:te].reshape(target_length, pool_width).mean(1) > umap_frac
-                if bad.any():
-                    y = apply_blacklist(y, bad)
-                writers[sp].write(serialize_example(_window_codes(codes[chrom], s, e), y))
-            upd(len(idx))
-        nan_only = [str(f) for f, ok in zip(targets["file"], any_finite) if not ok]
-        if nan_only:
-            raise YeastzoiError(f"{nan_only[0]}: the track is NaN over every window"
-                                f"{f' (and {len(nan_only) - 1} more tracks)' if len(nan_only) > 1 else ''}; "
-                                "check the coverage file or drop it from the targets sheet")
+        _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
+                             target_length, black, unmap, umap_frac, progress)
         for w in writers.values():
             w.close()
     except BaseException:
@@ -260,17 +275,14 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     write_sequences_bed(out_dir / "sequences.bed", windows)
     write_targets(out_dir / "targets.txt", targets)
     stats = {"seq_length": seq_length, "seq_depth": 4, "seq_1hot": True, "target_length": target_length,
-             "num_targets": num_targets, "pool_width": pool_width, "crop_bp": crop_bp, "stride": stride,
+             "num_targets": len(targets), "pool_width": pool_width, "crop_bp": crop_bp, "stride": stride,
              "num_species": 1, "sequences_bed": "full input windows (seq_length bp)",
              "chrom_sizes": {c: int(n) for c, n in genome.chroms.items()}}
-    for sp in split_names:
-        stats[f"{sp}_seqs"] = writers[sp].count
+    stats.update({f"{sp}_seqs": writers[sp].count for sp in split_names})
     if folds is not None:
-        stats["folds"] = int(folds)
-        stats["fold_contigs"] = fold_layout
+        stats.update(folds=int(folds), fold_contigs=fold_layout)
     else:
-        stats["test_chroms"] = _chrom_list(test_chroms)
-        stats["valid_chroms"] = _chrom_list(valid_chroms)
+        stats.update(test_chroms=_chrom_list(test_chroms), valid_chroms=_chrom_list(valid_chroms))
     stats["filters_removed"] = removed
     if hom_report is not None:
         stats["homology"] = {k: v for k, v in hom_report.items() if k != "removed_by_chrom"}
@@ -282,39 +294,44 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
 
 
 # ============================================================================ LM corpus
-def read_species_table(path) -> pd.DataFrame:
-    """Read SPECIES.tsv: tab-separated with a header; columns ``name``, ``fasta`` and optional
-    ``gtf`` and ``repeats`` (a BED). The FIRST row is the reference species (its chromosomes
-    provide valid/test). Relative paths are taken relative to the TSV's folder.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise YeastzoiError(f"{path}: species table not found")
-    df = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    df.columns = [c.strip() for c in df.columns]
-    for need in ("name", "fasta"):
-        if need not in df.columns:
-            raise YeastzoiError(f"{path}: missing column '{need}'; the header needs name, fasta "
-                                f"(tab-separated), optionally gtf and repeats")
-    if len(df) == 0:
-        raise YeastzoiError(f"{path}: no species rows; add one row per genome (the first is the reference)")
-    dup = df["name"][df["name"].duplicated()].tolist()
-    if dup:
-        raise YeastzoiError(f"{path}: species name '{dup[0]}' appears twice; names must be unique")
-    for col in ("gtf", "repeats"):
-        if col not in df.columns:
-            df[col] = ""
-    for col in ("fasta", "gtf", "repeats"):
-        def _abs(p, col=col):
-            if not p:
-                return ""
-            q = Path(p).expanduser()
-            q = q if q.is_absolute() else (path.parent / q)
-            if not q.exists():
-                raise YeastzoiError(f"{path}: {col} file {p} not found (paths are relative to the table's folder)")
-            return str(q)
-        df[col] = [_abs(p) for p in df[col]]
-    return df.reset_index(drop=True)
+def _species_windows(si, row, genome, seq_length, stride, test_chroms, valid_chroms, limit_bed,
+                     max_n_frac, min_exon_frac, exon_trim, codes, report):
+    """One species' windows after the N / exon / limit filters, and its exon intervals."""
+    sizes = genome.chroms
+    contigs = split_contigs(sizes)
+    if si == 0:
+        tc = _resolve_chroms(genome, _chrom_list(test_chroms), "-t")
+        vc = _resolve_chroms(genome, _chrom_list(valid_chroms), "-v")
+        labelled = split_by_chromosomes(contigs, tc, vc, chrom_sizes=sizes)
+    else:
+        labelled = [(c, "train") for c in contigs]
+    w = make_windows(labelled, seq_length, stride)
+    exons = _exon_intervals(row["gtf"], genome, exon_trim) if row["gtf"] else {}
+    ef = interval_coverage(w, exons, sizes) if min_exon_frac > 0 else None
+    limit = _bed_intervals(limit_bed, genome) if (limit_bed is not None and si == 0) else None
+    w, removed = filter_windows(w, n_frac=n_fraction(w, codes), max_n_frac=max_n_frac,
+                                exon_frac=ef, min_exon_frac=min_exon_frac, limit=limit)
+    report["removed_by_filter"][row["name"]] = removed
+    return w, exons
+
+
+def _write_lm_records(w, writers, si, row, genome, codes, exons, progress) -> None:
+    """Records (sequence, species, exon mask, repeat mask) of one species' windows."""
+    sizes = genome.chroms
+    rmask = {c: genome.repeat_mask(c, 0, n) for c, n in sizes.items()}
+    if row["repeats"]:
+        rep = _bed_intervals(row["repeats"], genome)
+        for c in rmask:
+            rmask[c] = np.maximum(rmask[c], _bp_mask(rep, c, sizes[c]))
+    upd = progress(f"records {row['name']}", len(w))
+    for c, idx in w.groupby("chrom", sort=False).indices.items():
+        emask = _bp_mask(exons, c, sizes[c])
+        for i in idx:
+            s, e, sp = int(w.at[i, "start"]), int(w.at[i, "end"]), w.at[i, "split"]
+            writers[sp].write(serialize_example(
+                padded_slice(codes[c], s, e), species=si,
+                mask=padded_slice(emask, s, e, 0), repeat_mask=padded_slice(rmask[c], s, e, 0)))
+        upd(len(idx))
 
 
 def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int = 4096,
@@ -322,7 +339,8 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
                     min_exon_frac: float = 0.0, exon_trim: int = 10, homology: bool = True,
                     homology_kw: dict | None = None, seqs_per_file: int = 256, threads: int = 2,
                     progress: ProgressFactory | None = None) -> dict:
-    """Build a masked-LM corpus in ``out_dir`` from SPECIES.tsv; returns the statistics dict.
+    """Build a masked-LM corpus in ``out_dir`` from SPECIES.tsv
+    (:func:`yeastzoi.genome.read_species_table`); returns the statistics dict.
 
     Reference species (first row): chromosomes in ``valid_chroms``/``test_chroms`` give the
     valid/test windows; every other chromosome of every species is train (non-reference
@@ -335,6 +353,7 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
     Records: ``sequence``, ``species`` (row index in SPECIES.tsv), ``mask`` (1 on exon bases
     of any gene: GTF ``exon`` rows, else ``CDS``, each trimmed by ``exon_trim`` bp at both
     ends), ``repeat_mask`` (1 on soft-masked FASTA bases or inside the ``repeats`` BED).
+    The sheet is read (and checked) before anything is written.
     """
     from ..genome import Genome
 
@@ -347,57 +366,25 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
     (out_dir / "statistics.json").unlink(missing_ok=True)
     remove_stale_records(tfr_dir)
     writers = {sp: ShardWriter(tfr_dir, sp, seqs_per_file) for sp in ("train", "valid", "test")}
-    all_windows = []
-    index = None
+    all_windows, index = [], None
     report = {"removed_by_filter": {}, "homology_removed": {}, "windows": {}}
     try:
         for si, row in table.iterrows():
-            genome = Genome(row["fasta"])
-            sizes = genome.chroms
-            contigs = split_contigs(sizes)
-            if si == 0:
-                tc = _resolve_list(genome, _chrom_list(test_chroms), "-t")
-                vc = _resolve_list(genome, _chrom_list(valid_chroms), "-v")
-                labelled = split_by_chromosomes(contigs, tc, vc, chrom_sizes=sizes)
-            else:
-                labelled = [(c, "train") for c in contigs]
-            w = make_windows(labelled, seq_length, stride)
-            codes = {c: genome.fetch_codes(c, 0, n) for c, n in sizes.items()}
-            exons = _exon_intervals(row["gtf"], genome, exon_trim) if row["gtf"] else {}
-            ef = interval_coverage(w, exons, sizes) if min_exon_frac > 0 else None
-            limit = _intervals(limit_bed, genome) if (limit_bed is not None and si == 0) else None
-            w, removed = filter_windows(w, n_frac=n_fraction(w, codes), max_n_frac=max_n_frac,
-                                        exon_frac=ef, min_exon_frac=min_exon_frac, limit=limit)
-            report["removed_by_filter"][row["name"]] = removed
-            get = lambda sp, c, s, e, codes=codes: _window_codes(codes[c], s, e)  # noqa: E731
-            if homology:
-                if si == 0:
+            with Genome(row["fasta"]) as genome:
+                codes = {c: genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items()}
+                w, exons = _species_windows(si, row, genome, seq_length, stride, test_chroms, valid_chroms,
+                                            limit_bed, max_n_frac, min_exon_frac, exon_trim, codes, report)
+                get = lambda sp, c, s, e, codes=codes: padded_slice(codes[c], s, e)  # noqa: E731
+                if homology and si == 0 and w["split"].isin(["valid", "test"]).any():
                     held = w["split"].isin(["valid", "test"]).to_numpy()
-                    if held.any():
-                        kw = dict(homology_kw or {})
-                        index = HeldOutIndex(held_out_sequences(w[held], get), threads=threads, **kw)
-                if index is not None:
+                    index = HeldOutIndex(held_out_sequences(w[held], get), threads=threads, **dict(homology_kw or {}))
+                if homology and index is not None:
                     upd = progress(f"homology {row['name']}", int((w["split"] == "train").sum()))
                     w, hrep = homology_filter(w, get, index=index, progress=upd)
                     report["homology_removed"][row["name"]] = hrep["removed"]
-            rmask = {c: genome.repeat_mask(c, 0, n) for c, n in sizes.items()}
-            if row["repeats"]:
-                rep = _intervals(row["repeats"], genome)
-                for c in rmask:
-                    rmask[c] = np.maximum(rmask[c], _bp_mask(rep, c, sizes[c]))
-            upd = progress(f"records {row['name']}", len(w))
-            for c, idx in w.groupby("chrom", sort=False).indices.items():
-                emask = _bp_mask(exons, c, sizes[c])
-                for i in idx:
-                    s, e, sp = int(w.at[i, "start"]), int(w.at[i, "end"]), w.at[i, "split"]
-                    writers[sp].write(serialize_example(
-                        _window_codes(codes[c], s, e), species=si,
-                        mask=_window_codes(emask, s, e, 0), repeat_mask=_window_codes(rmask[c], s, e, 0)))
-                upd(len(idx))
-            w = w.assign(species=row["name"])
+                _write_lm_records(w, writers, si, row, genome, codes, exons, progress)
             report["windows"][row["name"]] = int(len(w))
-            all_windows.append(w)
-            genome.close()
+            all_windows.append(w.assign(species=row["name"]))
         for wr in writers.values():
             wr.close()
     except BaseException:
@@ -416,8 +403,7 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
              "test_chroms": _chrom_list(test_chroms), "valid_chroms": _chrom_list(valid_chroms),
              "exon_trim": exon_trim, "max_n_frac": max_n_frac, "min_exon_frac": min_exon_frac,
              "homology": bool(homology), "sequences_bed": "full input windows (seq_length bp); 5th column species"}
-    for sp in ("train", "valid", "test"):
-        stats[f"{sp}_seqs"] = writers[sp].count
+    stats.update({f"{sp}_seqs": writers[sp].count for sp in ("train", "valid", "test")})
     stats["report"] = report
     stats["build_seconds"] = round(time.time() - t0, 2)
     write_statistics(out_dir / "statistics.json", stats)

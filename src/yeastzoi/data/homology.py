@@ -26,14 +26,16 @@ import numpy as np
 import pandas as pd
 
 from ..genome.dna import codes_to_seq
-from .windows import merge_intervals
+from ..genome.regions import merge_intervals
 
 log = logging.getLogger(__name__)
 
 HELD_OUT = ("valid", "test")
 
 
-def _query_cov(spans: list[tuple[int, int]], length: int) -> float:
+def query_coverage(spans: list[tuple[int, int]], length: int) -> float:
+    """Fraction of a query of ``length`` bp covered by the union of its aligned
+    ``(query start, query end)`` spans (0 without spans)."""
     if not spans:
         return 0.0
     m = merge_intervals(np.array(spans))
@@ -67,7 +69,7 @@ class HeldOutIndex:
             if h.blen >= max(self.min_block, 1) and h.mlen / h.blen > self.min_identity:
                 return True
             spans.append((h.q_st, h.q_en))
-        return _query_cov(spans, len(seq)) > self.max_query_cov
+        return query_coverage(spans, len(seq)) > self.max_query_cov
 
     def flag(self, n: int, get_seq: Callable[[int], str],
              progress: Callable[[int], None] | None = None) -> np.ndarray:

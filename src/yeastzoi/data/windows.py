@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from natsort import natsort_key
 
 from .. import YeastzoiError
+from ..genome.regions import intervals_by_chrom, merge_intervals, read_bed  # noqa: F401 (merge_intervals: also yeastzoi.data.merge_intervals)
 
 log = logging.getLogger(__name__)
 
@@ -50,67 +50,34 @@ class Contig:
 
 def read_bed_intervals(path, chrom_sizes: dict[str, int] | None = None,
                        resolve: Callable[[str], str] | None = None) -> dict[str, np.ndarray]:
-    """Read the first three columns of a BED file → {chrom: int64 array (n, 2)} sorted, merged.
+    """A BED file (read by :func:`yeastzoi.genome.read_bed`) → {chrom: int64 array (n, 2)}
+    sorted and merged (:func:`yeastzoi.genome.merge_intervals`).
 
     ``resolve`` maps the file's chromosome names onto the genome's (e.g. ``Genome.resolve``);
     with ``chrom_sizes``, intervals on chromosomes absent from it are an error (one line,
     listing the names), and intervals are clipped to the chromosome.
     """
-    path = Path(path)
-    if not path.exists():
-        raise YeastzoiError(f"{path}: BED file not found")
-    rows: dict[str, list] = {}
-    with open(path) as fh:
-        for ln, line in enumerate(fh, 1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if len(f) < 3:
-                f = line.split()
-            try:
-                chrom, s, e = f[0], int(f[1]), int(f[2])
-            except (IndexError, ValueError):
-                raise YeastzoiError(f"{path}:{ln}: expected 'chrom<TAB>start<TAB>end' with integer "
-                                    f"coordinates, got {line.strip()[:60]!r}") from None
-            if e < s or s < 0:
-                raise YeastzoiError(f"{path}:{ln}: bad interval {s}-{e} (need 0 <= start <= end)")
-            rows.setdefault(chrom, []).append((s, e))
-    out = {}
-    unknown = []
-    for chrom, iv in rows.items():
+    bed = read_bed(path)
+    names = {}
+    for chrom in bed["chrom"].unique():
         name = chrom
         if resolve is not None:
             try:
                 name = resolve(chrom)
             except Exception:  # noqa: BLE001 - resolver raises its own error type
                 name = None
-        if chrom_sizes is not None and name not in chrom_sizes:
-            unknown.append(chrom)
-            continue
-        a = np.array(sorted(iv), dtype=np.int64)
-        if chrom_sizes is not None:
-            a = np.clip(a, 0, chrom_sizes[name])
-        out[name] = merge_intervals(a) if name not in out else merge_intervals(np.vstack([out[name], a]))
-    if unknown:
-        known = ", ".join(list(chrom_sizes)[:20]) if chrom_sizes else ""
-        raise YeastzoiError(f"{path}: chromosome names {', '.join(sorted(unknown, key=natsort_key)[:10])} "
-                            f"are not in the genome ({known}); rename them to match the FASTA")
-    return out
-
-
-def merge_intervals(a: np.ndarray) -> np.ndarray:
-    """Sort and merge overlapping/adjacent intervals (n, 2) → (m, 2)."""
-    a = np.asarray(a, dtype=np.int64).reshape(-1, 2)
-    if len(a) == 0:
-        return a
-    a = a[np.argsort(a[:, 0], kind="stable")]
-    merged = [list(a[0])]
-    for s, e in a[1:]:
-        if s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    return np.array(merged, dtype=np.int64)
+        names[chrom] = name
+    if chrom_sizes is not None:
+        unknown = [c for c, n in names.items() if n not in chrom_sizes]
+        if unknown:
+            known = ", ".join(list(chrom_sizes)[:20])
+            raise YeastzoiError(f"{path}: chromosome names {', '.join(sorted(unknown, key=natsort_key)[:10])} "
+                                f"are not in the genome ({known}); rename them to match the FASTA")
+    bed = bed.assign(chrom=bed["chrom"].map(names))
+    if chrom_sizes is not None and len(bed):
+        size = bed["chrom"].map(chrom_sizes).to_numpy(np.int64)
+        bed = bed.assign(start=np.minimum(bed["start"].to_numpy(), size), end=np.minimum(bed["end"].to_numpy(), size))
+    return intervals_by_chrom(bed)
 
 
 def split_contigs(chrom_sizes: dict[str, int], gaps: dict[str, np.ndarray] | None = None,

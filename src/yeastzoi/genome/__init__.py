@@ -79,6 +79,8 @@ _EXPORTS = {
     'intervals_by_chrom': 'regions',
     'interval_mask': 'regions',
     'padded_slice': 'regions',
+    'SPECIES_COLUMNS': 'species',
+    'read_species_table': 'species',
 }
 
 __all__ = list(_EXPORTS)
