@@ -12,9 +12,9 @@ import pytest
 
 from yeastzoi import YeastzoiError
 from yeastzoi.simulate import model as sm
-from yeastzoi.genome.assembly import Genome, exons_by_gene, genes_table, read_gtf
+from yeastzoi.genome import Genome, genes_table, read_gtf
 from yeastzoi.simulate.run import SimConfig, simulate_genome
-from yeastzoi.coverage.targets import read_targets
+from yeastzoi.coverage import read_targets
 
 CHROMS = ["chrI", "chrII", "chrIII"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_variants_vcf_valid_and_exact(sim, genome, r64_dir):
     assert all(np.abs(r["lfc"][0]) >= 0.2 for r in rows if r["cls"] in ("disrupt", "create"))
     # LFC of SNVs agrees with an independent in-silico mutagenesis of the model
     cfg = SimConfig()
-    from yeastzoi.genome.motifs import background_from_codes
+    from yeastzoi.genome import background_from_codes
     bg = background_from_codes(np.concatenate([genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items()]))
     ms = sm.build_motifset(cfg, bg)
     W, _ = sm.condition_weights(ms, cfg, 4)
@@ -284,7 +284,7 @@ def test_ref_promoter_sequences_match_genome(sim, genome, r64_dir):
     out, _ = sim
     m = pd.read_csv(out / "truth" / "mpra.tsv", sep="\t")
     g = pd.read_csv(out / "truth" / "genes.tsv", sep="\t").set_index("gene_id")
-    from yeastzoi.genome.dna import revcomp_seq
+    from yeastzoi.genome import revcomp_seq
     for r in m[m["allele"] == "ref"].head(20).itertuples(index=False):
         gg = g.loc[r.gene]
         if gg["strand"] == "+":
@@ -309,6 +309,20 @@ def test_deterministic_and_idempotent(sim, r64_dir, tmp_path):
     simulate_genome(r64_dir, third, chroms=["chrI"], seed=4, depth=0.05)
     assert (third / "truth" / "sites.bed").read_text() != (out / "truth" / "sites.bed").read_text()
 
+
+def test_keyed_rng_streams_are_pinned():
+    """Every draw comes from keyed_rng: the stream of (seed, keys) is fixed by the keys'
+    CRC-32s, whatever order streams are made in (refactors must keep the keys)."""
+    import zlib
+
+    from yeastzoi.simulate.config import keyed_rng
+
+    a = keyed_rng(3, "rnaseq", "basal").random(4)
+    keyed_rng(3, "mnase").random(10)
+    np.testing.assert_array_equal(keyed_rng(3, "rnaseq", "basal").random(4), a)
+    np.testing.assert_array_equal(
+        np.random.default_rng([3, zlib.crc32(b"rnaseq"), zlib.crc32(b"basal")]).random(4), a)
+    assert not np.array_equal(keyed_rng(3, "rnaseq", "induce_GCN4").random(4), a)
 
 def test_cli_summary_and_errors(sim, r64_dir, tmp_path):
     out, _ = sim

@@ -2,7 +2,7 @@
 
 This is the deterministic core of :mod:`yeastzoi.simulate.run` (see its docstring for the
 whole generative model). Everything here is a pure function of DNA codes (uint8,
-A0 C1 G2 T3 N4), the prepared motifs and a :class:`~yeastzoi.simulate.run.SimConfig`.
+A0 C1 G2 T3 N4), the prepared motifs and a :class:`~yeastzoi.simulate.config.SimConfig`.
 
 Definitions (all coordinates 0-based, half-open):
 

@@ -6,7 +6,7 @@ Reads are single-end, error-free copies of the reference (SEQ = reference bases,
 leftmost aligned base (``start``), on chromosome index ``chrom`` of the genome's
 chromosome list. Spliced RNA-seq reads carry a CIGAR with ``N`` over introns.
 
-Placement rules (every number comes from :class:`~yeastzoi.simulate.run.SimConfig`):
+Placement rules (every number comes from :class:`~yeastzoi.simulate.config.SimConfig`):
 
 * ChIP-exo: a fragment picks a bound site uniformly; a + strand read has its 5′ end
   at ``site start − |J|``, a − strand read its 5′ end at ``site end − 1 + |J|``,
