@@ -8,7 +8,7 @@ homology of train to held-out windows, with OUT/report.html.
 SPECIES.tsv: tab-separated with a header: name, fasta, and optionally gtf and repeats (as
 for yeastzoi_lm_data.py; the first row is the reference species). Writes genomes.tsv,
 windows.tsv.gz, distances.tsv, distance_matrix.tsv, tree.nwk, homology_*.tsv, figures/
-and report.html. Every definition is stated in the report and in `pydoc yeastzoi.qc`.
+and report.html. Every definition is stated in the report and in `pydoc yeastzoi.corpus.stats`.
 """
 import contextlib
 
@@ -41,7 +41,7 @@ def main(argv=None):
         bars.append(bar)
         return bar.update
 
-    from yeastzoi.corpus.qc import run_corpus_qc
+    from yeastzoi.corpus import run_corpus_qc
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [b.close() for b in bars])
         res = run_corpus_qc(args.species, args.out, seq_length=args.seq_length, stride=args.stride,

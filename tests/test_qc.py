@@ -1,4 +1,4 @@
-"""yeastzoi.corpus.qc: per-genome statistics, DUST, windows, MinHash distances, NJ tree, homology report."""
+"""yeastzoi.corpus (stats, repeats, distances, homology, report): per-genome statistics, DUST, windows, MinHash distances, NJ tree, homology report."""
 import re
 import subprocess
 import sys
@@ -9,15 +9,16 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.corpus.qc import (TALK_R64, _CODE, dust_mask, dust_scores, genome_qc, mash_distance, neighbor_joining,
-                         newick, read_species_sheet, rooted_tree, run_corpus_qc)
+from yeastzoi.genome import ascii_to_codes
+from yeastzoi.corpus import (TALK_R64, dust_mask, dust_scores, genome_qc, mash_distance, neighbor_joining,
+                             newick, read_species_sheet, rooted_tree, run_corpus_qc)
 
 ROOT = Path(__file__).resolve().parents[1]
 QC = ROOT / "bin" / "yeastzoi_corpus_qc.py"
 
 
 def _codes(s):
-    return _CODE[np.frombuffer(s.encode(), np.uint8)]
+    return ascii_to_codes(np.frombuffer(s.encode(), np.uint8))
 
 
 def _rand(n, seed=0):
@@ -100,7 +101,7 @@ def test_sheet_errors_are_one_line(tmp_path):
     _hand_genome(tmp_path)
     cases = {
         "missing.tsv": ("name\tfasta\tgtf\nx\tnope.fa\t\n", "nope.fa not found"),
-        "dup.tsv": ("name\tfasta\nx\tg.fa\nx\tg.fa\n", "appears twice"),
+        "dup.tsv": ("name\tfasta\nx\tg.fa\nx\tg.fa\n", "dup.tsv:3: species name 'x' repeats line 2"),
         "nomatch.tsv": ("name\tfasta\tgtf\nx\tg.fa\tbad.gtf\n", "none of the GTF chromosome names match"),
     }
     (tmp_path / "bad.gtf").write_text(GTF.replace("chrA", "scaffold_9").replace("chrB", "scaffold_10"))

@@ -11,7 +11,7 @@ import pytest
 
 from yeastzoi import YeastzoiError
 from yeastzoi.genome import Genome, read_gtf
-from yeastzoi.corpus.qc import mash_distance, sketch
+from yeastzoi.corpus import mash_distance, sketch
 from yeastzoi.simulate.strains import liftover, mutate_sequence, simulate_panel
 
 ROOT = Path(__file__).resolve().parents[1]

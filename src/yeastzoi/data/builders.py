@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import YeastzoiError
+from ..genome.genes import exon_intervals
 from ..genome.regions import interval_mask, padded_slice
 from ..genome.species import read_species_table  # noqa: F401 (also yeastzoi.data.read_species_table)
 from .homology import HeldOutIndex, fold_homology_filter, held_out_sequences, homology_filter
@@ -87,31 +88,6 @@ def _bp_mask(intervals: dict[str, np.ndarray] | None, chrom: str, size: int) -> 
         iv = intervals[chrom]
         return interval_mask(iv[:, 0], iv[:, 1], 0, size)
     return np.zeros(size, np.uint8)
-
-
-def _exon_intervals(gtf_path, genome, trim: int = 0) -> dict[str, np.ndarray]:
-    """Exon intervals per FASTA chromosome (``exon`` rows, else ``CDS``), kept inside the
-    chromosomes (:func:`yeastzoi.genome.clip_to_chroms`: a WARNING with counts for rows past
-    the end), each trimmed by ``trim`` bp at both ends (exons shorter than 2·trim+1
-    vanish), merged."""
-    from ..genome import clip_to_chroms, match_chroms, merge_intervals, read_gtf
-    gtf = read_gtf(gtf_path)
-    if len(gtf) == 0:
-        return {}
-    cmap = match_chroms(gtf["chrom"].unique(), list(genome.chroms), what="GTF", path=gtf_path, strict=False)
-    if getattr(cmap, "unmatched", None):
-        log.warning("%s: %d chromosome(s) not in %s are ignored: %s", gtf_path, len(cmap.unmatched),
-                    genome.path, ", ".join(list(cmap.unmatched)[:8]))
-    feat = "exon" if (gtf["feature"] == "exon").any() else "CDS"
-    ex = gtf[(gtf["feature"] == feat) & gtf["chrom"].isin(list(cmap))]
-    ex = clip_to_chroms(ex.assign(chrom=ex["chrom"].map(cmap)), genome.chroms, gtf_path)
-    out = {}
-    for chrom, g in ex.groupby("chrom", sort=False):
-        s = g["start"].to_numpy() + trim
-        e = g["end"].to_numpy() - trim
-        ok = e > s
-        out[chrom] = merge_intervals(np.stack([s[ok], e[ok]], 1))
-    return out
 
 
 # ============================================================================ track dataset
@@ -201,6 +177,26 @@ def _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp
                             "check the coverage file or drop it from the targets sheet")
 
 
+def _track_stats(seq_length, pool_width, crop_bp, stride, target_length, num_targets, genome, writers,
+                 folds, fold_layout, test_chroms, valid_chroms, removed, hom_report, seed, t0) -> dict:
+    """statistics.json of a track dataset."""
+    stats = {"seq_length": seq_length, "seq_depth": 4, "seq_1hot": True, "target_length": target_length,
+             "num_targets": num_targets, "pool_width": pool_width, "crop_bp": crop_bp, "stride": stride,
+             "num_species": 1, "sequences_bed": "full input windows (seq_length bp)",
+             "chrom_sizes": {c: int(n) for c, n in genome.chroms.items()}}
+    stats.update({f"{sp}_seqs": w.count for sp, w in writers.items()})
+    if folds is not None:
+        stats.update(folds=int(folds), fold_contigs=fold_layout)
+    else:
+        stats.update(test_chroms=_chrom_list(test_chroms), valid_chroms=_chrom_list(valid_chroms))
+    stats["filters_removed"] = removed
+    if hom_report is not None:
+        stats["homology"] = {k: v for k, v in hom_report.items() if k != "removed_by_chrom"}
+    stats["seed"] = seed
+    stats["build_seconds"] = round(time.time() - t0, 2)
+    return stats
+
+
 def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, pool_width: int = 16,
                         crop_bp: int = 1024, stride: int | None = None, test_chroms=(), valid_chroms=(),
                         folds: int | None = None, gaps_bed=None, unmap_bed=None, blacklist_bed=None,
@@ -242,7 +238,7 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     codes = {c: genome.fetch_codes(c, 0, n) for c, n in sizes.items()}
     exon_frac = None
     if gtf is not None and min_exon_frac > 0:
-        exon_frac = interval_coverage(windows, _exon_intervals(gtf, genome), sizes)
+        exon_frac = interval_coverage(windows, exon_intervals(gtf, genome.chroms), sizes)
     windows, removed = filter_windows(windows, n_frac=n_fraction(windows, codes), max_n_frac=max_n_frac,
                                       exon_frac=exon_frac, min_exon_frac=min_exon_frac,
                                       limit=_bed_intervals(limit_bed, genome))
@@ -274,20 +270,8 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
 
     write_sequences_bed(out_dir / "sequences.bed", windows)
     write_targets(out_dir / "targets.txt", targets)
-    stats = {"seq_length": seq_length, "seq_depth": 4, "seq_1hot": True, "target_length": target_length,
-             "num_targets": len(targets), "pool_width": pool_width, "crop_bp": crop_bp, "stride": stride,
-             "num_species": 1, "sequences_bed": "full input windows (seq_length bp)",
-             "chrom_sizes": {c: int(n) for c, n in genome.chroms.items()}}
-    stats.update({f"{sp}_seqs": writers[sp].count for sp in split_names})
-    if folds is not None:
-        stats.update(folds=int(folds), fold_contigs=fold_layout)
-    else:
-        stats.update(test_chroms=_chrom_list(test_chroms), valid_chroms=_chrom_list(valid_chroms))
-    stats["filters_removed"] = removed
-    if hom_report is not None:
-        stats["homology"] = {k: v for k, v in hom_report.items() if k != "removed_by_chrom"}
-    stats["seed"] = seed
-    stats["build_seconds"] = round(time.time() - t0, 2)
+    stats = _track_stats(seq_length, pool_width, crop_bp, stride, target_length, len(targets), genome, writers,
+                         folds, fold_layout, test_chroms, valid_chroms, removed, hom_report, seed, t0)
     write_statistics(out_dir / "statistics.json", stats)
     log.info("wrote %d records to %s in %.1f s", len(windows), out_dir, time.time() - t0)
     return stats
@@ -306,7 +290,7 @@ def _species_windows(si, row, genome, seq_length, stride, test_chroms, valid_chr
     else:
         labelled = [(c, "train") for c in contigs]
     w = make_windows(labelled, seq_length, stride)
-    exons = _exon_intervals(row["gtf"], genome, exon_trim) if row["gtf"] else {}
+    exons = exon_intervals(row["gtf"], genome.chroms, exon_trim) if row["gtf"] else {}
     ef = interval_coverage(w, exons, sizes) if min_exon_frac > 0 else None
     limit = _bed_intervals(limit_bed, genome) if (limit_bed is not None and si == 0) else None
     w, removed = filter_windows(w, n_frac=n_fraction(w, codes), max_n_frac=max_n_frac,

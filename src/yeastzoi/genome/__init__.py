@@ -41,6 +41,7 @@ _EXPORTS = {
     'summarize_genome_dir': 'folder',
     'genes_table': 'genes',
     'exons_by_gene': 'genes',
+    'exon_intervals': 'genes',
     'normalise_annotation': 'genes',
     'clip_to_chroms': 'genes',
     'sort_gene_rows': 'genes',

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from yeastzoi.fileio import atomic_path
-from yeastzoi.genome.annotation import GTF_COLUMNS
+from yeastzoi.genome.aliases import match_chroms
+from yeastzoi.genome.annotation import GTF_COLUMNS, read_gtf
 from yeastzoi.genome.regions import merge_intervals
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,32 @@ def exons_by_gene(gtf_df: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
     cds = gtf_df[(gtf_df["feature"] == "CDS") & ~gtf_df["gene_id"].isin(list(out))]
     for gid, grp in cds.groupby("gene_id", sort=False):
         out[gid] = _pairs(grp)
+    return out
+
+
+def exon_intervals(gtf_path, chrom_sizes: dict[str, int], trim: int = 0) -> dict[str, np.ndarray]:
+    """Exon intervals of an annotation file per FASTA chromosome → {chrom: merged int64 (m, 2)}.
+
+    Rows: ``exon`` rows when the file has any, else ``CDS`` rows. Chromosome names are
+    matched to ``chrom_sizes``' by alias (names not found: a WARNING); rows past a
+    chromosome's end are clipped (:func:`clip_to_chroms`, a WARNING with counts); each
+    interval is trimmed by ``trim`` bp at both ends (intervals shorter than 2·trim+1
+    vanish)."""
+    gtf = read_gtf(gtf_path)
+    if len(gtf) == 0:
+        return {}
+    cmap = match_chroms(gtf["chrom"].unique(), list(chrom_sizes), what="GTF", path=gtf_path, strict=False)
+    if cmap.unmatched:
+        log.warning("%s: %d chromosome(s) not in the FASTA are ignored: %s", gtf_path, len(cmap.unmatched),
+                    ", ".join(list(cmap.unmatched)[:8]))
+    feat = "exon" if (gtf["feature"] == "exon").any() else "CDS"
+    ex = gtf[(gtf["feature"] == feat) & gtf["chrom"].isin(list(cmap))]
+    ex = clip_to_chroms(ex.assign(chrom=ex["chrom"].map(cmap)), chrom_sizes, gtf_path)
+    out = {}
+    for chrom, g in ex.groupby("chrom", sort=False):
+        s, e = g["start"].to_numpy() + trim, g["end"].to_numpy() - trim
+        ok = e > s
+        out[chrom] = merge_intervals(np.stack([s[ok], e[ok]], 1))
     return out
 
 

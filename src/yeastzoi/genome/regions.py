@@ -110,9 +110,12 @@ def read_bed(path, min_cols: int = 3) -> pd.DataFrame:
 
 def write_bed(path, rows) -> Path:
     """Write BED rows (tuples: chrom, start, end[, name, score, strand ...]) atomically, one
-    tab-separated line each, in the order given."""
+    tab-separated line each, in the order given; a NaN (e.g. a ``.`` score read by
+    :func:`read_bed`) is written as ``.``."""
+    def cell(x):
+        return "." if isinstance(x, float) and x != x else str(x)
     with atomic_path(path) as tmp:
-        Path(tmp).write_text("".join("\t".join(str(x) for x in r) + "\n" for r in rows))
+        Path(tmp).write_text("".join("\t".join(cell(x) for x in r) + "\n" for r in rows))
     return Path(path)
 
 

@@ -36,16 +36,12 @@ import pandas as pd
 
 from .. import YeastzoiError
 from ..fileio import atomic_path, write_json_atomic, write_text_atomic
-from ..genome import (GENOME_FILES, load_genome_dir, read_bed, read_chrom_sizes, read_gtf, write_bed,
-                      write_chrom_sizes, write_fasta, write_gtf)
+from ..genome import (Genome, ascii_to_codes, load_genome_dir, read_bed, read_chrom_sizes, read_gtf,
+                      write_genome_dir)
 
 log = logging.getLogger(__name__)
 
 _BASES = np.frombuffer(b"ACGT", np.uint8)
-_CODE = np.full(256, 4, np.uint8)
-for _i, _b in enumerate(b"ACGT"):
-    _CODE[_b] = _i
-    _CODE[_b + 32] = _i
 # code -> transition partner: A<->G, C<->T
 _TRANSITION = np.array([2, 3, 0, 1], np.uint8)
 # code -> its two transversion partners
@@ -77,7 +73,7 @@ def mutate_sequence(seq: bytes | str, rng: np.random.Generator, divergence: floa
     raw = np.frombuffer(seq.upper().encode() if isinstance(seq, str) else bytes(seq).upper(), np.uint8)
     arr = raw.copy()
     n = len(arr)
-    codes = _CODE[arr]
+    codes = ascii_to_codes(arr)
     acgt = codes < 4
     # --- SNVs
     hit = (rng.random(n) < divergence) & acgt
@@ -179,12 +175,44 @@ def _write_mutations(path: Path, rows: list[pd.DataFrame]) -> None:
             df.to_csv(fh, sep="\t", index=False)
 
 
+def _mutate_genome(g, keep, gtf, rng, divergence, ts_tv, indel_fraction, max_indel):
+    """Mutate the chromosomes ``keep`` of genome ``g``: (records, indels per chromosome,
+    mutation tables, totals)."""
+    records, indels, mut_rows = [], {}, []
+    totals = {"snvs": 0, "transitions": 0, "transversions": 0, "insertions": 0, "deletions": 0,
+              "inserted_bp": 0, "deleted_bp": 0}
+    for chrom in keep:
+        seq = g.fetch(chrom, 0, g.chroms[chrom])
+        new, mi = mutate_sequence(seq, rng, divergence, ts_tv, indel_fraction, max_indel,
+                                  cds=_cds_mask(gtf, chrom, len(seq)))
+        records.append((chrom, new))
+        indels[chrom] = mi["indels"]
+        L = mi["indels"]["length"]
+        totals["snvs"] += len(mi["snv_pos"])
+        totals["transitions"] += mi["transitions"]
+        totals["transversions"] += mi["transversions"]
+        totals["insertions"] += int((L > 0).sum())
+        totals["deletions"] += int((L < 0).sum())
+        totals["inserted_bp"] += int(L[L > 0].sum())
+        totals["deleted_bp"] += int(-L[L < 0].sum())
+        snv = pd.DataFrame({"chrom": chrom, "pos": mi["snv_pos"], "kind": "SNV",
+                            "ref": [chr(b) for b in mi["snv_ref"]], "alt": [chr(b) for b in mi["snv_alt"]]})
+        ind = pd.DataFrame({"chrom": chrom, "pos": mi["indels"]["pos"],
+                            "kind": np.where(L > 0, "INS", "DEL"),
+                            "ref": [seq[p:p - l] if l < 0 else "" for p, l in zip(mi["indels"]["pos"], L)],
+                            "alt": mi["indels"]["inserted"]})
+        mut_rows.append(pd.concat([snv, ind], ignore_index=True).sort_values("pos", kind="stable"))
+    return records, indels, mut_rows, totals
+
+
 def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, seed: int = 0,
                     ts_tv: float = 2.5, indel_fraction: float = 0.1, max_indel: int = 10,
                     chroms: list[str] | None = None) -> dict:
     """Write one SIMULATED strain genome folder from ``parent_dir``; returns its genome.json dict.
 
-    ``chroms``: optional subset of the parent's chromosomes to keep (for small tests)."""
+    The folder is written atomically (:func:`yeastzoi.genome.write_genome_dir`), then its
+    ``mutations.tsv.gz``. ``chroms``: optional subset of the parent's chromosomes to keep
+    (for small tests)."""
     info = load_genome_dir(parent_dir, require=("fasta", "chrom_sizes"))
     parent_sizes = read_chrom_sizes(info["chrom_sizes"])
     if chroms is not None:
@@ -196,48 +224,18 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
     if gtf is not None:
         gtf = gtf[gtf["chrom"].isin(keep)].reset_index(drop=True)
     rng = np.random.default_rng(seed)
-    from ..genome import Genome
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    records, indels, mut_rows = [], {}, []
-    totals = {"snvs": 0, "transitions": 0, "transversions": 0, "insertions": 0, "deletions": 0,
-              "inserted_bp": 0, "deleted_bp": 0}
     with Genome(info["fasta"]) as g:
-        for chrom in keep:
-            seq = g.fetch(chrom, 0, g.chroms[chrom])
-            new, mi = mutate_sequence(seq, rng, divergence, ts_tv, indel_fraction, max_indel,
-                                      cds=_cds_mask(gtf, chrom, len(seq)))
-            records.append((chrom, new))
-            indels[chrom] = mi["indels"]
-            L = mi["indels"]["length"]
-            totals["snvs"] += len(mi["snv_pos"])
-            totals["transitions"] += mi["transitions"]
-            totals["transversions"] += mi["transversions"]
-            totals["insertions"] += int((L > 0).sum())
-            totals["deletions"] += int((L < 0).sum())
-            totals["inserted_bp"] += int(L[L > 0].sum())
-            totals["deleted_bp"] += int(-L[L < 0].sum())
-            snv = pd.DataFrame({"chrom": chrom, "pos": mi["snv_pos"], "kind": "SNV",
-                                "ref": [chr(b) for b in mi["snv_ref"]], "alt": [chr(b) for b in mi["snv_alt"]]})
-            ind = pd.DataFrame({"chrom": chrom, "pos": mi["indels"]["pos"],
-                                "kind": np.where(L > 0, "INS", "DEL"),
-                                "ref": [seq[p:p - l] if l < 0 else "" for p, l in zip(mi["indels"]["pos"], L)],
-                                "alt": mi["indels"]["inserted"]})
-            mut_rows.append(pd.concat([snv, ind], ignore_index=True).sort_values("pos", kind="stable"))
-    paths = {k: out_dir / v for k, v in GENOME_FILES.items()}
-    write_fasta(paths["fasta"], records)
-    write_chrom_sizes(paths["chrom_sizes"], [(c, len(s)) for c, s in records])
-    if gtf is not None:
-        write_gtf(_lift_intervals(gtf, indels), paths["gtf"], source="yeastzoi_sim")
+        records, indels, mut_rows, totals = _mutate_genome(g, keep, gtf, rng, divergence, ts_tv,
+                                                           indel_fraction, max_indel)
+    beds = {}
     for key in ("repeats", "gaps"):
         src = info[key]
-        rows = []
+        beds[key] = []
         if src is not None and src.stat().st_size:
             bed = read_bed(src)
             bed = _lift_intervals(bed[bed["chrom"].isin(keep)].reset_index(drop=True), indels)
-            rows = bed.itertuples(index=False, name=None)
-        write_bed(paths[key], list(rows))
-    _write_mutations(out_dir / "mutations.tsv.gz", mut_rows)
+            beds[key] = list(bed.itertuples(index=False, name=None))
     parent_name = info["name"]
     ts, tv = totals["transitions"], totals["transversions"]
     manifest = {
@@ -253,7 +251,9 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
         "mutations": {**totals, "observed_ts_tv": round(ts / tv, 3) if tv else None,
                       "snvs_per_bp": totals["snvs"] / max(1, sum(parent_sizes[c] for c in keep))},
     }
-    write_json_atomic(paths["manifest"], manifest)
+    write_genome_dir(out_dir, records, manifest, gtf=_lift_intervals(gtf, indels) if gtf is not None else None,
+                     repeats=beds["repeats"], gaps=beds["gaps"], gtf_source="yeastzoi_sim")
+    _write_mutations(out_dir / "mutations.tsv.gz", mut_rows)
     return manifest
 
 
