@@ -6,6 +6,35 @@ Keras-2 layout (what baskerville writes): full-model saves keep weights under
 layer. Each layer group lists its datasets in the ``weight_names`` attribute, and the root
 (or ``model_weights``) lists ``layer_names``.
 
+Files written here load both ways: yeastzoi restores them by name, and Keras 2
+(``model.load_weights(path)``, i.e. baskerville's ``SeqNN.restore``) loads them by position.
+Keras 2's positional loader opens ``f[name]`` for every entry of ``layer_names``, keeps the
+groups whose ``weight_names`` is non-empty and pairs them, in file order, with the weighted
+layers of ``model.layers``; inside a layer it pairs ``weight_names`` in order with the layer's
+``trainable_weights + non_trainable_weights``. So :func:`write_h5_weights` writes, like
+Keras 2's ``save_weights_to_hdf5_group``:
+
+- ``model_weights.attrs``: ``layer_names`` (every layer of ``model.layers``, the input layer
+  included, in that order), ``backend``, ``keras_version``; chunked into ``layer_names0``,
+  ``layer_names1``, … only past HDF5's 64 KiB attribute limit, as Keras 2 does;
+- one group per listed name; layers without weights get an empty group whose
+  ``weight_names`` is an empty (float64) array, as Keras 2 writes it, plus an empty
+  ``top_level_model_weights`` group;
+- ``weight_names`` of a weighted layer in Keras 2's order (:func:`keras2_weights`):
+  trainable before non-trainable (BatchNormalization: gamma, beta, moving_mean,
+  moving_variance), a layer's own weights before its sub-layers', sub-layers in the order the
+  baskerville layer assigns them (MultiheadAttention: r_w_bias, r_r_bias, q_layer, k_layer,
+  v_layer, embedding_layer, r_k_layer — yeastzoi's layer creates r_k_layer before
+  embedding_layer, so Keras 3's own order would hand Keras 2 a (32, 32) kernel where it
+  expects the (C, C) embedding kernel).
+
+Layer order: Keras 2's ``model.layers`` is the functional graph sorted by depth from the
+output, ties broken by traversal order; Keras 3's ``model.layers`` is computed by the same
+algorithm, and yeastzoi builds the graph block by block as baskerville does (the layers that
+differ — StochasticShift(0), separate activations — carry no weights and do not change the
+relative order of weighted layers), so ``model.layers`` is the order baskerville's model
+expects. ``tests/test_weights_keras2.py`` checks it against a file baskerville saved.
+
 Weights are exchanged as ``{layer name: {local weight name: array}}`` where the local name
 drops the layer prefix and the ``:0`` suffix (``kernel``, ``moving_mean``,
 ``q_layer/kernel``). Layer names of a file are canonicalised per class (``dense_4`` …
@@ -63,17 +92,17 @@ def read_h5_weights(path) -> dict[str, dict[str, np.ndarray]]:
                             "expected a baskerville/yeastzoi .h5 or a .keras file") from None
     with f:
         root = f["model_weights"] if "model_weights" in f else f
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in root.attrs.get("layer_names", list(root.keys()))]
+        names = read_name_list(root, "layer_names")
+        if names is None:
+            names = list(root.keys())
         out = {}
         for layer in names:
-            if layer not in root:
+            if layer not in root:  # older yeastzoi files listed the input layer with no group
                 continue
-            group = root[layer]
-            wnames = group.attrs.get("weight_names", [])
-            wnames = [w.decode() if isinstance(w, bytes) else str(w) for w in wnames]
+            wnames = read_name_list(root[layer], "weight_names") or []
             if not wnames:
                 continue
-            out[layer] = {_local_name(w, layer): np.asarray(group[w]) for w in wnames}
+            out[layer] = {_local_name(w, layer): np.asarray(root[layer][w]) for w in wnames}
     if not out:
         raise YeastzoiError(f"{path}: holds no layer weights (no weight_names in any group)")
     return out
@@ -88,28 +117,113 @@ def model_weights(model) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
+#: Keras version and backend written into .h5 files (what baskerville's TensorFlow 2.15 writes).
+KERAS2_VERSION = "2.15.0"
+KERAS2_BACKEND = "tensorflow"
+#: HDF5 object-header limit Keras 2 uses to chunk long name-list attributes.
+HDF5_OBJECT_HEADER_LIMIT = 64512
+#: Sub-layer order of baskerville (Keras 2) layers, by class name, where it is the order the
+#: baskerville layer assigns its sub-layers (Keras 2 tracks children in assignment order).
+#: A layer class may instead declare ``keras2_sublayer_order``. Unlisted sub-layers follow,
+#: in Keras 3's order.
+KERAS2_SUBLAYER_ORDER = {
+    "MultiheadAttention": ("q_layer", "k_layer", "v_layer", "gate_layer", "embedding_layer",
+                           "r_k_layer"),
+}
+#: Weights that are non-trainable by nature (stay "non-trainable" for Keras 2's order even
+#: when the whole layer is frozen and Keras 3 marks every variable non-trainable).
+_STATE_WEIGHTS = frozenset({"moving_mean", "moving_variance"})
+
+
+def keras2_weights(layer) -> list[tuple[str, object]]:
+    """``[(local name, variable)]`` of ``layer`` in Keras 2's ``_legacy_weights`` order:
+    trainable before non-trainable; within each, the layer's own weights (creation order)
+    before its sub-layers', sub-layers in baskerville's order (:data:`KERAS2_SUBLAYER_ORDER`)."""
+    order = getattr(layer, "keras2_sublayer_order", None) or \
+        KERAS2_SUBLAYER_ORDER.get(type(layer).__name__, ())
+    rank = {name: i for i, name in enumerate(order)}
+    items = []
+    for i, v in enumerate(layer.weights):
+        local = _local_name(v.path, layer.name)
+        sub = local.split("/", 1)[0] if "/" in local else None
+        if sub is None:
+            sub_rank = -1
+        else:
+            sub_rank = rank.setdefault(sub, len(rank))  # unlisted: after the listed, first seen first
+        state = local.rsplit("/", 1)[-1] in _STATE_WEIGHTS or (layer.trainable and not v.trainable)
+        items.append(((state, sub_rank, i), local, v))
+    return [(local, v) for _, local, v in sorted(items, key=lambda t: t[0])]
+
+
+def write_name_list(group, key: str, names: list[str]) -> None:
+    """Write a Keras 2 name-list attribute (``layer_names``/``weight_names``) as Keras 2 does:
+    an empty list is an empty float64 array; a list whose fixed-width size exceeds the HDF5
+    header limit is split into ``key0``, ``key1``, …; strings are variable-length ASCII."""
+    if not names:
+        group.attrs[key] = np.array([], dtype="float64")
+        return
+    encoded = [n.encode("utf8") for n in names]
+    too_long = [n for n in names if len(n.encode("utf8")) > HDF5_OBJECT_HEADER_LIMIT]
+    if too_long:
+        raise YeastzoiError(f"cannot save name {too_long[0][:60]!r}...: longer than "
+                            f"{HDF5_OBJECT_HEADER_LIMIT} bytes (HDF5 attribute limit)")
+    ascii_only = all(n.isascii() for n in names)
+    dtype = h5py.string_dtype("ascii" if ascii_only else "utf-8")
+    fixed = np.asarray(encoded)
+    chunks = 1
+    split = np.array_split(fixed, chunks)
+    while any(c.nbytes > HDF5_OBJECT_HEADER_LIMIT for c in split):
+        chunks += 1
+        split = np.array_split(fixed, chunks)
+    if chunks == 1:
+        group.attrs.create(key, np.array(encoded, dtype=dtype))
+    else:
+        for i, part in enumerate(split):
+            group.attrs.create(f"{key}{i}", np.array(list(part), dtype=dtype))
+
+
+def read_name_list(group, key: str) -> list[str] | None:
+    """A name-list attribute as ``list[str]`` (whole or chunked ``key0``, ``key1``, …), or
+    ``None`` when absent."""
+    def decode(values):
+        return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in np.atleast_1d(values)]
+    if key in group.attrs:
+        return decode(group.attrs[key])
+    if f"{key}0" not in group.attrs:
+        return None
+    out, i = [], 0
+    while f"{key}{i}" in group.attrs:
+        out += decode(group.attrs[f"{key}{i}"])
+        i += 1
+    return out
+
+
 def write_h5_weights(path, model, attrs: dict | None = None) -> None:
-    """Write ``model``'s weights in baskerville's Keras-2 full-model layout:
-    ``model_weights/<layer>/<layer>/<weight>:0`` with ``layer_names``/``weight_names``
-    attributes. ``attrs`` (JSON-able values) are stored on the file root."""
-    layers = [layer for layer in model.layers if not layer.__class__.__name__ == "InputLayer"]
+    """Write ``model``'s weights in baskerville's Keras-2 full-model layout, loadable by
+    Keras 2's positional ``load_weights`` as well as by name (see the module docstring):
+    ``model_weights/<layer>/<layer>/<weight>:0``, a group for every layer of
+    ``model.layers`` in ``layer_names``, ``weight_names`` in Keras 2's order.
+    ``attrs`` (JSON-able values) are stored on the file root."""
+    layers = list(model.layers)
     with h5py.File(path, "w") as f:
-        f.attrs["backend"] = "tensorflow"
-        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["backend"] = KERAS2_BACKEND
+        f.attrs["keras_version"] = KERAS2_VERSION
         for key, value in (attrs or {}).items():
             f.attrs[key] = json.dumps(value)
         mw = f.create_group("model_weights")
-        mw.attrs["backend"] = "tensorflow"
-        mw.attrs["keras_version"] = "2.15.0"
-        mw.attrs["layer_names"] = np.array([l.name.encode() for l in model.layers])
-        for layer in layers:
+        write_name_list(mw, "layer_names", [layer.name for layer in layers])
+        mw.attrs.create("backend", KERAS2_BACKEND.encode(), dtype=h5py.string_dtype("ascii"))
+        mw.attrs.create("keras_version", KERAS2_VERSION.encode(), dtype=h5py.string_dtype("ascii"))
+        # Keras 2 creates the groups sorted by name (strictly growing, no prefix issues)
+        for layer in sorted(layers, key=lambda layer: layer.name):
             g = mw.create_group(layer.name)
             wnames = []
-            for v in layer.weights:
-                wname = f"{layer.name}/{_local_name(v.path, layer.name)}:0"
+            for local, v in keras2_weights(layer):
+                wname = f"{layer.name}/{local}:0"
                 g.create_dataset(wname, data=np.asarray(v.numpy()))
-                wnames.append(wname.encode())
-            g.attrs["weight_names"] = np.array(wnames, dtype="S") if wnames else np.array([], dtype="S")
+                wnames.append(wname)
+            write_name_list(g, "weight_names", wnames)
+        write_name_list(mw.create_group("top_level_model_weights"), "weight_names", [])
 
 
 def read_h5_attr(path, key: str):
