@@ -23,7 +23,9 @@ file is a warning with counts (reads as zeros) from :class:`yeastzoi.coverage.Co
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -88,6 +90,30 @@ def _bp_mask(intervals: dict[str, np.ndarray] | None, chrom: str, size: int) -> 
         iv = intervals[chrom]
         return interval_mask(iv[:, 0], iv[:, 1], 0, size)
     return np.zeros(size, np.uint8)
+
+
+@contextlib.contextmanager
+def _record_writers(out_dir: Path, splits, seqs_per_file: int):
+    """Shard writers for ``splits`` in ``out_dir/tfrecords`` (an old statistics.json and old
+    shards are removed first), closed when the block succeeds. On failure the shards are
+    removed, and ``out_dir`` too when this build created it: a failed build leaves no
+    folder behind."""
+    created = not out_dir.exists()
+    tfr_dir = out_dir / TFR_DIR
+    (out_dir / "statistics.json").unlink(missing_ok=True)
+    remove_stale_records(tfr_dir)
+    writers = {sp: ShardWriter(tfr_dir, sp, seqs_per_file) for sp in splits}
+    try:
+        yield writers
+        for w in writers.values():
+            w.close()
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        remove_stale_records(tfr_dir)
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
 
 # ============================================================================ track dataset
@@ -250,20 +276,10 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
                             f"filters removed {removed}); lower -l or relax the filters")
 
     out_dir = Path(out_dir)
-    tfr_dir = out_dir / TFR_DIR
-    (out_dir / "statistics.json").unlink(missing_ok=True)
-    remove_stale_records(tfr_dir)
-    writers = {sp: ShardWriter(tfr_dir, sp, seqs_per_file) for sp in split_names}
     try:
-        _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
-                             target_length, black, unmap, umap_frac, progress)
-        for w in writers.values():
-            w.close()
-    except BaseException:
-        for w in writers.values():
-            w.abort()
-        remove_stale_records(tfr_dir)
-        raise
+        with _record_writers(out_dir, split_names, seqs_per_file) as writers:
+            _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
+                                 target_length, black, unmap, umap_frac, progress)
     finally:
         for cf in covs:
             cf.close()
@@ -345,14 +361,11 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
     progress = progress or _noop_progress
     table = read_species_table(species_tsv)
     names = table["name"].tolist()
-    out_dir = Path(out_dir)
-    tfr_dir = out_dir / TFR_DIR
-    (out_dir / "statistics.json").unlink(missing_ok=True)
-    remove_stale_records(tfr_dir)
-    writers = {sp: ShardWriter(tfr_dir, sp, seqs_per_file) for sp in ("train", "valid", "test")}
+    for fasta in table["fasta"]:  # every index checked (a stale .fai rebuilt) before any output
+        Genome(fasta).close()
     all_windows, index = [], None
     report = {"removed_by_filter": {}, "homology_removed": {}, "windows": {}}
-    try:
+    with _record_writers(Path(out_dir), ("train", "valid", "test"), seqs_per_file) as writers:
         for si, row in table.iterrows():
             with Genome(row["fasta"]) as genome:
                 codes = {c: genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items()}
@@ -369,17 +382,11 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
                 _write_lm_records(w, writers, si, row, genome, codes, exons, progress)
             report["windows"][row["name"]] = int(len(w))
             all_windows.append(w.assign(species=row["name"]))
-        for wr in writers.values():
-            wr.close()
-    except BaseException:
-        for wr in writers.values():
-            wr.abort()
-        remove_stale_records(tfr_dir)
-        raise
-    windows = pd.concat(all_windows, ignore_index=True)
-    if len(windows) == 0:
-        raise YeastzoiError(f"{species_tsv}: no windows (seq_length {seq_length} longer than every chromosome, "
-                            f"or all filtered); lower -l")
+        windows = pd.concat(all_windows, ignore_index=True)
+        if len(windows) == 0:
+            raise YeastzoiError(f"{species_tsv}: no windows (seq_length {seq_length} longer than every chromosome, "
+                                f"or all filtered); lower -l")
+    out_dir = Path(out_dir)
     # sequences.bed in record order within each split: species order, then genome order
     _write_lm_bed(out_dir / "sequences.bed", windows)
     stats = {"seq_length": int(seq_length), "seq_depth": 4, "seq_1hot": True, "stride": int(stride),

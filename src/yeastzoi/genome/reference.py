@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,10 @@ class Genome:
         self._cache_enabled = cache
         self._cache: dict[str, np.ndarray] = {}
         try:
-            self._fa = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=False,
-                                     rebuild=False, build_index=False)
+            with warnings.catch_warnings():  # the index was checked against the file above
+                warnings.filterwarnings("ignore", message="Index file .* is older than FASTA", category=RuntimeWarning)
+                self._fa = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=False,
+                                         rebuild=False, build_index=False)
         except Exception as exc:  # pyfaidx raises several types for bad index files
             raise YeastzoiError(f"{fai}: cannot read the FASTA index ({exc}); delete it so it is rebuilt") from None
         self.chroms: dict[str, int] = {name: e[0] for name, e in read_fai(fai).items()}
