@@ -1,5 +1,5 @@
-"""Evaluation: per-track R equals a direct numpy computation, gene-level R, MLM metrics,
-Markov baseline, bad input."""
+"""Evaluation: per-track R equals a direct numpy computation, gene-level R, bad input
+(masked-LM evaluation and its baselines: tests/test_eval_mlm.py)."""
 import json
 import subprocess
 import sys
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.evaluate import (GeneSums, MarkovModel, TrackStats, gene_exon_bins, gene_pearsonr,
-                               pearsonr, r2_score, run_mlm_eval, run_track_eval, summarize, track_groups)
+from yeastzoi.evaluate import (GeneSums, TrackStats, gene_exon_bins, gene_pearsonr,
+                               pearsonr, r2_score, run_track_eval, summarize, track_groups)
 from yeastzoi.model.params import apply_overrides, load_params
 from yeastzoi.model.seqnn import SeqNN
 from yeastzoi.coverage.targets import untransform, write_targets
@@ -321,138 +321,6 @@ def test_gene_level_hand_made():
     assert r[1] == pytest.approx(-0.96112, abs=1e-4)   # by hand: Σdxdy = -3.11833, √(2.2557·4.6667) = 3.24451
     rr = gene_pearsonr(gs.pred[order_idx], gs.true[order_idx], log_space=False)
     assert rr[1] == pytest.approx(np.corrcoef([6, 2, 12], [3, 7, 0])[0, 1])
-
-
-# ----------------------------------------------------------------------------- Markov / MLM
-P1 = np.array([[0.7, 0.1, 0.1, 0.1], [0.2, 0.2, 0.5, 0.1], [0.25, 0.25, 0.25, 0.25], [0.05, 0.05, 0.1, 0.8]])
-
-
-def _chain(n, rng, P=P1):
-    u = rng.random(n)
-    cum = np.cumsum(P, 1)
-    out = np.empty(n, np.uint8)
-    s = 0
-    for i in range(n):
-        s = int(np.searchsorted(cum[s], u[i], side="right"))
-        s = min(s, 3)
-        out[i] = s
-    return out
-
-
-def _entropy_rate(P=P1):
-    w, v = np.linalg.eig(P.T)
-    pi = np.real(v[:, np.argmin(np.abs(w - 1))])
-    pi = pi / pi.sum()
-    return float(-(pi[:, None] * P * np.log(P)).sum()), pi
-
-
-def test_markov_order1_recovers_entropy():
-    rng = np.random.default_rng(0)
-    H, pi = _entropy_rate()
-    train = _chain(200_000, rng)
-    test = _chain(50_000, rng)
-    m1 = MarkovModel(order=1)
-    m1.fit_codes(train.reshape(100, 2000))
-    probs = m1.predict_proba(test)
-    ce = -np.log(probs[np.arange(test.size), test]).mean()
-    assert abs(ce - H) < 0.01
-    assert abs(m1.entropy_rate() - H) < 0.01
-    np.testing.assert_allclose(m1._tables()[0][1], P1, atol=0.01)
-    # order 0 only knows the base composition: CE ≈ entropy of π, clearly worse
-    m0 = MarkovModel(order=0)
-    m0.fit_codes(train)
-    ce0 = -np.log(m0.predict_proba(test)[np.arange(test.size), test]).mean()
-    assert abs(ce0 - float(-(pi * np.log(pi)).sum())) < 0.01 and ce0 > H + 0.1
-    # back-off: position 0 has no context → order-0 probabilities; an N breaks the context
-    seq = np.array([0, 1, 4, 2, 3], np.uint8)
-    pp = m1.predict_proba(seq)
-    np.testing.assert_allclose(pp[0], m1._tables()[0][0][0])
-    np.testing.assert_allclose(pp[3], m1._tables()[0][0][0])
-    np.testing.assert_allclose(pp[1], m1._tables()[0][1][0])
-    np.testing.assert_allclose(pp.sum(-1), 1.0)
-    with pytest.raises(YeastzoiError):
-        MarkovModel(order=11)
-
-
-def _lm_data(tmp, n_train=24, n_test=4, seed=5):
-    rng = np.random.default_rng(seed)
-    d = Path(tmp) / "lm_data"
-    rows = []
-    for split, n in (("train", n_train), ("test", n_test)):
-        with ShardWriter(d / "tfrecords", split, seqs_per_file=8) as w:
-            for i in range(n):
-                sp = i % 2
-                c = _chain(L, rng)
-                exon = np.zeros(L, np.uint8)
-                exon[200:1200] = 1
-                rep = np.zeros(L, np.uint8)
-                rep[1500:1700] = 1          # repeats only in intergenic sequence
-                w.write(serialize_example(c, species=sp, mask=exon, repeat_mask=rep))
-                rows.append((f"chr{split}{i}", 0, L, split, ["yA", "yB"][sp]))
-    (d / "sequences.bed").write_text("".join("\t".join(map(str, r)) + "\n" for r in rows))
-    write_statistics(d / "statistics.json", {"seq_length": L, "seq_depth": 4, "seq_1hot": True,
-                                             "num_species": 2, "species": ["yA", "yB"],
-                                             "train_seqs": n_train, "valid_seqs": 0, "test_seqs": n_test})
-    return d
-
-
-def test_mlm_eval_end_to_end(tmp_path):
-    params = _params(tmp_path, "tiny_lm")
-    model_path, seqnn = _save_model(tmp_path, params, "lm/model.h5", num_features=7)
-    data = _lm_data(tmp_path)
-    rc = _cli("yeastzoi_eval_mlm.py")([str(params), str(model_path), str(data), "-o", str(tmp_path / "out"),
-                                       "--markov-order", "1", "--repeats", "2", "-q"])
-    assert rc == 0
-    t = pd.read_csv(tmp_path / "out" / "mlm_metrics.tsv", sep="\t")
-    assert list(t.columns) == ["species", "split", "region", "n_masked", "ce", "accuracy", "perplexity",
-                               "weighted_loss", "markov_ce", "markov_accuracy", "markov_perplexity"]
-    assert set(t["species"]) == {"yA", "yB", "all"} and set(t["region"]) == {"all", "genic", "intergenic"}
-    for png in ("mlm_ce_test.png", "mlm_ce_test_yA.png", "mlm_ce_test_yB.png"):
-        assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"
-    t = t.set_index(["species", "region"])
-    n_mask = int(0.15 * L)
-    assert t.loc[("yA", "all"), "n_masked"] == 2 * 2 * n_mask       # 2 test seqs × 2 repeats
-    assert t.loc[("all", "all"), "n_masked"] == 4 * 2 * n_mask
-    for sp in ("yA", "yB", "all"):
-        assert t.loc[(sp, "genic"), "n_masked"] + t.loc[(sp, "intergenic"), "n_masked"] == t.loc[(sp, "all"), "n_masked"]
-    np.testing.assert_allclose(t["perplexity"], np.exp(t["ce"]), rtol=1e-5)
-    np.testing.assert_allclose(t["markov_perplexity"], np.exp(t["markov_ce"]), rtol=1e-5)
-    # Shorkie weights (tiny_lm: exon 0.1, repeat 0.1): genic positions weigh 0.1 (no repeats there)
-    np.testing.assert_allclose(t.xs("genic", level="region")["weighted_loss"],
-                               0.1 * t.xs("genic", level="region")["ce"], rtol=1e-4)
-    inter = t.xs("intergenic", level="region")
-    assert (inter["weighted_loss"] < inter["ce"]).all() and (inter["weighted_loss"] > 0.1 * inter["ce"]).all()
-    # the Markov baseline fitted on the train windows approaches the chain's entropy rate
-    H, _ = _entropy_rate()
-    assert abs(t.loc[("all", "all"), "markov_ce"] - H) < 0.06
-    # a random-init LM is near uniform (ln 4) and clearly worse than the fitted chain
-    assert t.loc[("all", "all"), "ce"] > H + 0.1
-    assert 0 <= t.loc[("all", "all"), "accuracy"] <= 1
-
-    # the model CE equals a direct computation over the same masks (one repeat, the default seed)
-    from yeastzoi.data.pipeline import lm_dataset
-    from yeastzoi.evaluate import EVAL_SEED, evaluate_mlm
-    ces, accs = [], []
-    for x, y, w, m in lm_dataset(data, "test", batch_size=4, training=False, rc=False, seed=EVAL_SEED,
-                                 shuffle=False):
-        pr = seqnn.model.predict(x.numpy(), verbose=0).astype(np.float64)
-        yy, sel = y.numpy(), m.numpy() > 0
-        ces.append(-np.log(np.take_along_axis(pr, np.minimum(yy, 3)[..., None], -1)[..., 0])[sel])
-        accs.append((pr.argmax(-1) == yy)[sel])
-    t1 = evaluate_mlm(seqnn, data, ("test",), load_params(params)["train"], markov=None, repeats=1)
-    t1 = t1.set_index(["species", "region"])
-    assert t1.loc[("all", "all"), "ce"] == pytest.approx(np.concatenate(ces).mean(), abs=1e-6)
-    assert t1.loc[("all", "all"), "accuracy"] == pytest.approx(np.concatenate(accs).mean(), abs=1e-9)
-    assert t1["markov_ce"].isna().all()
-
-
-def test_mlm_bad_model(tmp_path):
-    params = _params(tmp_path, "tiny_lm")
-    model_path, _ = _save_model(tmp_path, params, "lm6/model.h5", num_features=6)   # 1 species
-    data = _lm_data(tmp_path, n_train=2, n_test=2)
-    with pytest.raises(YeastzoiError, match="input channels") as e:
-        run_mlm_eval(params, model_path, data, tmp_path / "out", markov_order=-1)
-    assert "\n" not in str(e.value)
 
 
 def test_fold_layout(track_setup, tmp_path):

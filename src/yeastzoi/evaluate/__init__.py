@@ -6,11 +6,23 @@ TensorFlow; ``from yeastzoi.evaluate import X`` works for every name in ``__all_
 import importlib
 
 _EXPORTS = {
+    'DENSE_MAX_LEVEL': 'baselines',
     'MarkovModel': 'baselines',
+    'symmetric_contexts': 'baselines',
+    'KmerModel': 'baselines',
+    'fit_on_split': 'baselines',
     'fit_markov': 'baselines',
+    'fit_kmer': 'baselines',
     'MLM_COLUMNS': 'mlm',
+    'WEIGHTINGS': 'mlm',
+    'SHORKIE_R64_VALID_LOSS': 'mlm',
+    'REGIONS': 'mlm',
+    'position_weights': 'mlm',
+    'position_terms': 'mlm',
+    'masked_metrics': 'mlm',
     'check_lm_model': 'mlm',
     'evaluate_mlm': 'mlm',
+    'mlm_summary': 'mlm',
     'run_mlm_eval': 'mlm',
     'ProgressFactory': 'tracks',
     'EVAL_SEED': 'tracks',
