@@ -86,8 +86,6 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
         CoverageResult: float32 (chromosome length,) per chromosome of ``chrom_sizes``
         (zeros where the BAM has no reads) and counts per reason.
     """
-    import pysam  # noqa: F401 (fail early when pysam is missing)
-
     _check_options(mode, strand, multimap, shift)
     bam_path = Path(bam_path)
     names = list(chrom_sizes)

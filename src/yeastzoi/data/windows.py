@@ -29,7 +29,7 @@ import pandas as pd
 from natsort import natsort_key
 
 from .. import YeastzoiError
-from ..genome.regions import intervals_by_chrom, merge_intervals, read_bed  # noqa: F401 (merge_intervals: also yeastzoi.data.merge_intervals)
+from ..genome.regions import intervals_by_chrom, merge_intervals, read_bed
 
 log = logging.getLogger(__name__)
 

@@ -154,7 +154,7 @@ def _record_mismatch(fh, size, name, length, offset, bases, width) -> str | None
     """Why one fai record does not fit the open FASTA ``fh`` of ``size`` bytes, or None."""
     if offset < 2 or offset > size or (length and (bases < 1 or width <= bases)):
         return f"record '{name}' has an impossible offset or line geometry"
-    fh.seek(max(0, offset - 4096))
+    fh.seek(max(0, offset - 512))
     start = fh.tell()
     before = fh.read(offset - start)
     lines = before.rstrip(b"\r\n").rsplit(b"\n", 1)
