@@ -198,8 +198,7 @@ class _Scan:
     def place(self, read, off: int, length: int, w: float) -> bool:
         """Record the read's mass; False when nothing of it lands (the reason counted)."""
         if self.mode == "5p":
-            rev = bool(read.flag & 0x10)
-            p = read.reference_end - 1 - self.shift if rev else read.reference_start + self.shift
+            p = read.reference_end - 1 - self.shift if read.flag & 0x10 else read.reference_start + self.shift
             if p < 0 or p >= length:
                 self.counts["off_chrom"] += 1
                 return False
@@ -207,18 +206,21 @@ class _Scan:
             self.w.append(w)
             return True
         blocks = read.get_blocks()
-        nb = sum(e - s for s, e in blocks)
+        nb = 0
+        for s, e in blocks:
+            nb += e - s
         if nb == 0:
             self.counts["no_aligned_bases"] += 1
             return False
         wb, cut = w / nb, False
+        st, en, bw = self.st, self.en, self.bw
         for s, e in blocks:
             if e > length:
                 cut, e = True, length
             if e > s:
-                self.st.append(off + s)
-                self.en.append(off + e)
-                self.bw.append(wb)
+                st.append(off + s)
+                en.append(off + e)
+                bw.append(wb)
         if cut:
             self.counts["off_chrom"] += 1
         return True
