@@ -35,7 +35,7 @@ def main(argv=None):
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--layers", default="all", help="attention layer indices, e.g. 0,1 [all]")
     ap.add_argument("--heads", default="all", help="head indices, e.g. 0,2 [all]")
-    ap.add_argument("--species", help="species name or index for species-conditioned models [first]")
+    ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     args = ap.parse_args(argv)
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
@@ -43,24 +43,23 @@ def main(argv=None):
         raise YeastzoiError("--gene needs --gtf")
     import logging
 
-    from yeastzoi.interpret import conservation as interpret
+    from yeastzoi import interpret
 
     from yeastzoi.plots import genome_tracks as plots_genome
     from yeastzoi.fileio import atomic_path
-    from yeastzoi.genome.assembly import Genome, read_gtf
-    from yeastzoi.model.seqnn import SeqNN
+    from yeastzoi.genome import Genome, read_gtf
+    from yeastzoi.model.loader import load_model
+    from yeastzoi.model.predictor import Predictor
 
     log = logging.getLogger("yeastzoi_attention")
-    params = cli.load_params_arg(args)
     genome = Genome(args.fasta)
     gtf = read_gtf(args.gtf) if args.gtf else None
     (name, chrom, s, e), = interpret.named_regions(genome, args.region, None, args.gene, gtf)
-    seqnn = SeqNN.from_file(args.model, params_model=params["model"])
+    pred = Predictor(load_model(args.model, args.params), species=args.species)
     layers = None if args.layers == "all" else _ints(args.layers, "--layers")
-    sp = interpret.species_index_of(seqnn, args.species)
-    res = interpret.window_attention(seqnn, genome, chrom, s, e, layers=layers, species_index=sp)
+    res = interpret.window_attention(pred, genome, chrom, s, e, layers=layers)
     w0, bin_bp = res["window_start"], res["bin_bp"]
-    L = int(seqnn.meta["seq_length"])
+    L = pred.seq_length
     genes = plots_genome.genes_in_window(gtf, chrom, w0, w0 + L) if gtf is not None else []
     gbins = plots_genome.genes_to_bins(genes, w0, bin_bp)
     out = Path(args.out)

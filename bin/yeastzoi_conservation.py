@@ -30,7 +30,7 @@ def main(argv=None):
     ap.add_argument("--gtf", help="annotation (GTF/GFF3) for --gene")
     ap.add_argument("--flank", type=int, default=0, help="bp added on each side of --gene [0]")
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--species", help="species name or index for species-conditioned LMs [first]")
+    ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     ap.add_argument("--batch-size", "--rounds-per-batch", dest="batch_size", type=int, default=4,
                     help="masked inputs per model call [4]")
     ap.add_argument("--pseudocount", type=float, default=1e-3, help="added to each base probability [1e-3]")
@@ -45,25 +45,24 @@ def main(argv=None):
         raise YeastzoiError("--batch-size must be >= 1 and --flank >= 0")
     import logging
 
-    from yeastzoi.interpret import conservation as interpret
+    from yeastzoi import interpret
 
     from yeastzoi.plots import genome_tracks as plots_genome
-    from yeastzoi.genome.assembly import Genome, read_gtf
-    from yeastzoi.model.seqnn import SeqNN
+    from yeastzoi.genome import Genome, read_gtf
+    from yeastzoi.model.loader import check_lm, load_model
+    from yeastzoi.model.predictor import Predictor
 
     log = logging.getLogger("yeastzoi_conservation")
-    params = cli.load_params_arg(args)
     genome = Genome(args.fasta)
     gtf = read_gtf(args.gtf) if args.gtf else None
     regions = interpret.named_regions(genome, args.region, args.bed, args.gene, gtf, args.flank)
-    seqnn = SeqNN.from_file(args.model, params_model=params["model"])
-    interpret.check_lm(seqnn)
-    sp = interpret.species_index_of(seqnn, args.species)
+    lm = Predictor(load_model(args.model, args.params), species=args.species, batch_size=args.batch_size)
+    check_lm(lm.meta, args.model)
     out = Path(args.out)
     for name, chrom, s, e in regions:
         log.info("%s: %s:%d-%d (%d bp)", name, chrom, s, e, e - s)
-        df = interpret.conservation(seqnn, genome, chrom, s, e, species_index=sp, batch_size=args.batch_size,
-                                    pseudocount=args.pseudocount, mask_rate=args.mask_rate)
+        df = interpret.conservation(lm, genome, chrom, s, e, pseudocount=args.pseudocount,
+                                    mask_rate=args.mask_rate)
         interpret.write_tsv(df, out / f"{name}.pwm.tsv")
         interpret.write_conservation_bigwig(out / f"{name}.bw", df, genome.chroms)
         plots_genome.plot_logo(df, out / f"{name}.png", panel_bp=args.panel_bp,

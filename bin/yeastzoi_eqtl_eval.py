@@ -29,7 +29,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from yeastzoi.fileio import write_json_atomic
-    from yeastzoi.score.snps import eqtl_benchmark, plot_roc
+    from yeastzoi.score.eqtl import eqtl_benchmark, plot_roc
 
     m = eqtl_benchmark(args.scores, args.positives, args.negatives, stat=args.stat, tracks=args.tracks)
     summary = {k: v for k, v in m.items() if not hasattr(v, "shape")}

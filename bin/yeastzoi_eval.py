@@ -11,12 +11,12 @@ in the stored transformed space; pearsonr_raw, r2_raw after untransforming), sum
 (per track group mean/median), violin_pearsonr.png; with --gtf genes.tsv (gene-level R of
 log2(1 + coverage summed over each gene's exon bins), gene_values.tsv and
 violin_genes.png; with --compare tracks_<label2>.tsv, compare.tsv and compare_pearsonr.png;
-with --save-preds preds.h5 (float16). Definitions: the yeastzoi.evaluate.tracks module docstring.
+with --save-preds preds.h5 (float16). Definitions: the yeastzoi.evaluate.tracks and
+yeastzoi.evaluate.genes module docstrings.
 """
 import argparse
 import contextlib
 import logging
-import sys
 
 from tqdm import tqdm
 
@@ -37,7 +37,8 @@ def main(argv=None):
     ap.add_argument("--gtf", default=None, help="GTF/GFF3: gene-level R over exon bins")
     ap.add_argument("--compare", default=None, help="a second model to evaluate and compare")
     ap.add_argument("--labels", default=None, help="names of the two models, e.g. fine-tuned,scratch")
-    ap.add_argument("--species", default=None, help="target species (name or index) for species-channel models")
+    ap.add_argument("--species", default=None, help="species channel (name or index) for species-conditioned models "
+                                                    "[the model's stored target species]")
     ap.add_argument("-b", "--batch_size", type=int, default=None, help="batch size [train.batch_size]")
     ap.add_argument("--save-preds", action="store_true", help="write OUT/preds.h5 (float16 predictions)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -54,13 +55,10 @@ def main(argv=None):
         bars.append(bar)
         return bar.update
 
-    try:
-        shifts = [int(s) for s in args.shifts.split(",") if s.strip()]
-    except ValueError:
-        print(f"error: --shifts {args.shifts}: expected comma-separated integers, e.g. 0,1", file=sys.stderr)
-        return 2
+    from yeastzoi.model.predictor import parse_shifts
+    shifts = parse_shifts(args.shifts)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
-    from yeastzoi.evaluate.tracks import run_track_eval
+    from yeastzoi.evaluate.track_runs import run_track_eval
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [b.close() for b in bars])
         out = run_track_eval(args.params, args.model, args.data_dir, args.out, split=args.split,

@@ -34,28 +34,28 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_insert")
-    from yeastzoi.score import edits as edits
-    from yeastzoi.score import snps as snps
-    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.score import edit_files, edits
+    from yeastzoi.score.engine import resolve_targets
+    from yeastzoi.score.genes import find_gene, load_annotation
+    from yeastzoi.model.loader import load_models
+    from yeastzoi.genome import Genome
 
     if args.distance < 0:
         raise YeastzoiError("--distance must be >= 0")
     opts = cli.scoring_options(args)
-    inserts = edits.read_inserts(args.inserts)
+    inserts = edit_files.read_inserts(args.inserts)
     genome = Genome(args.fasta)
-    genes_df, exons = edits.load_annotation(args.gtf, genome)
-    genes = [edits.find_gene(genes_df, exons, g.strip()) for g in args.genes.split(",") if g.strip()]
-    models = snps.load_models(None if args.params == "-" else args.params, args.models)
-    targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+    genes_df, exons = load_annotation(args.gtf, genome)
+    genes = [find_gene(genes_df, exons, g.strip()) for g in args.genes.split(",") if g.strip()]
+    models = load_models(args.models, args.params)
+    targets = None if args.no_untransform else resolve_targets(args.targets, args.models[0], models[0].meta)
     with tqdm(total=len(genes) * len(inserts), disable=args.quiet, desc="inserts") as bar:
-        rows, scores = edits.insertion_scores(models, genome, genes, inserts, args.distance, opts, targets,
-                                              replace=args.replace, model_paths=args.models, progress=bar.update)
-    ids, labels = snps.target_labels(models[0].meta, targets)
-    attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "insert")
-    attrs.update({"distance": args.distance, "replace": bool(args.replace), "inserts_file": str(args.inserts)})
+        res = edits.insertion_scores(models, genome, genes, inserts, args.distance, opts, targets,
+                                     replace=args.replace, model_paths=args.models, progress=bar.update)
+    res.attrs["inserts_file"] = str(args.inserts)
     out = Path(args.out)
-    edits.write_table_h5(out / "insert.h5", rows, scores, ids, labels, attrs)
-    edits.write_table_tsv(out / "insert.tsv", rows, scores, ids)
+    edit_files.write_table_h5(out / "insert.h5", res.rows, res.scores, res.target_ids, res.target_labels, res.attrs)
+    edit_files.write_table_tsv(out / "insert.tsv", res.rows, res.scores, res.target_ids)
     log.info("wrote %s and insert.tsv (%d genes × %d inserts)", out / "insert.h5", len(genes), len(inserts))
     return 0
 

@@ -32,31 +32,29 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_isd")
-    from yeastzoi.score import edits as edits
-    from yeastzoi.score import snps as snps
-    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.score import edit_files, edits
+    from yeastzoi.score.engine import resolve_targets
+    from yeastzoi.score.eqtl import select_tracks
+    from yeastzoi.score.genes import find_gene, load_annotation
+    from yeastzoi.model.loader import load_models
+    from yeastzoi.genome import Genome
 
     opts = cli.scoring_options(args)
     genome = Genome(args.fasta)
-    genes_df, exons = edits.load_annotation(args.gtf, genome)
-    gene = edits.find_gene(genes_df, exons, args.gene)
-    models = snps.load_models(None if args.params == "-" else args.params, args.models)
-    targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+    genes_df, exons = load_annotation(args.gtf, genome)
+    gene = find_gene(genes_df, exons, args.gene)
+    models = load_models(args.models, args.params)
+    targets = None if args.no_untransform else resolve_targets(args.targets, args.models[0], models[0].meta)
     L = models[0].seq_length
     with tqdm(total=max(1, (L - args.tile) // args.step + 1), disable=args.quiet, desc="deletions") as bar:
-        tiles, scores, ws = edits.deletion_scan(models, genome, gene, args.tile, args.step, opts, targets,
-                                                progress=bar.update)
-    ids, labels = snps.target_labels(models[0].meta, targets)
-    attrs = snps._settings(models, args.models, opts, targets, targets is not None and opts.untransform, "isd")
-    attrs.update({"gene": gene.gene_id, "tile_bp": args.tile, "step_bp": args.step, "window_start": ws,
-                  "chrom": gene.chrom})
+        res = edits.deletion_scan(models, genome, gene, args.tile, args.step, opts, targets,
+                                  model_paths=args.models, progress=bar.update)
     out = Path(args.out)
-    edits.write_table_h5(out / "isd.h5", tiles, scores, ids, labels, attrs)
-    edits.write_table_tsv(out / "isd.tsv", tiles, scores, ids)
-    fake = snps.ScoreResult([], {}, ids, labels, {})
-    edits.plot_deletion_scan(tiles, scores, gene, out / "isd.png", opts.stats[0],
-                             snps.select_tracks(fake, args.tracks))
-    log.info("wrote %s, isd.tsv, isd.png (%d tiles)", out / "isd.h5", len(tiles))
+    edit_files.write_table_h5(out / "isd.h5", res.rows, res.scores, res.target_ids, res.target_labels, res.attrs)
+    edit_files.write_table_tsv(out / "isd.tsv", res.rows, res.scores, res.target_ids)
+    edit_files.plot_deletion_scan(res.rows, res.scores, gene, out / "isd.png", opts.stats[0],
+                                  select_tracks(res, args.tracks))
+    log.info("wrote %s, isd.tsv, isd.png (%d tiles)", out / "isd.h5", len(res.rows))
     return 0
 
 

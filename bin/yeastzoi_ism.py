@@ -31,10 +31,12 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_ism")
-    from yeastzoi.score import edits as edits
-    from yeastzoi.score import snps as snps
-    from yeastzoi.model.predict import parse_region
-    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.score import edit_files, edits
+    from yeastzoi.score.engine import resolve_targets
+    from yeastzoi.score.eqtl import select_tracks
+    from yeastzoi.score.genes import find_gene, load_annotation
+    from yeastzoi.model.loader import load_models
+    from yeastzoi.genome import Genome, parse_region
 
     chrom, start, end = parse_region(args.region)
     if args.gene and not args.gtf:
@@ -43,21 +45,20 @@ def main(argv=None):
     genome = Genome(args.fasta)
     gene = None
     if args.gene:
-        genes, exons = edits.load_annotation(args.gtf, genome)
-        gene = edits.find_gene(genes, exons, args.gene)
-    models = snps.load_models(None if args.params == "-" else args.params, args.models)
-    targets = None if args.no_untransform else snps.resolve_targets(args.targets, args.models[0], models[0].meta)
+        genes, exons = load_annotation(args.gtf, genome)
+        gene = find_gene(genes, exons, args.gene)
+    models = load_models(args.models, args.params)
+    targets = None if args.no_untransform else resolve_targets(args.targets, args.models[0], models[0].meta)
     n = 3 * (end - start)
     with tqdm(total=n, unit=" mut", disable=args.quiet, desc="ISM") as bar:
         res = edits.ism(models, genome, chrom, start, end, opts, targets, gene, args.models,
                         progress=lambda k: bar.update(k))
     out = Path(args.out)
-    log.info("wrote %s", edits.write_ism_h5(out / "ism.h5", res))
-    fake = snps.ScoreResult([], {}, res["target_ids"], res["target_labels"], {})
-    cols = snps.select_tracks(fake, args.tracks)
+    log.info("wrote %s", edit_files.write_ism_h5(out / "ism.h5", res))
+    cols = select_tracks(res, args.tracks)
     stat = opts.stats[0]
     title = f"ISM {chrom}:{start}-{end}, effect on {gene.gene_id if gene else 'nearby bins'} ({stat})"
-    log.info("wrote %s", edits.plot_ism(res, out / "ism.png", stat, cols, title))
+    log.info("wrote %s", edit_files.plot_ism(res, out / "ism.png", stat, cols, title))
     return 0
 
 

@@ -21,7 +21,8 @@ def main(argv=None):
     ap.add_argument("--trunk", action="store_true", help="restore the trunk only (skip head mismatches)")
     args = ap.parse_args(argv)
     cli.setup_logging(args)
-    from yeastzoi.model.seqnn import SeqNN, read_meta
+    from yeastzoi.model.loader import read_meta
+    from yeastzoi.model.seqnn import SeqNN
 
     params = cli.load_params_arg(args)
     nf = args.num_features

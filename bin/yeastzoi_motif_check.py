@@ -31,7 +31,7 @@ def main(argv=None):
     ap.add_argument("--upstream", type=int, default=500, help="promoter length, bp 5' of the TSS [500]")
     ap.add_argument("--pvalue", type=float, default=1e-4, help="motif match p-value [1e-4]")
     ap.add_argument("--flank", type=int, default=20, help="flank bp on each side of a match [20]")
-    ap.add_argument("--species", help="species name or index for species-conditioned LMs [first]")
+    ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     ap.add_argument("--batch-size", type=int, default=4, help="masked inputs per model call [4]")
     args = ap.parse_args(argv)
     args.params = cli.effective_params_path(args, args.out)
@@ -41,22 +41,20 @@ def main(argv=None):
         raise YeastzoiError("need at least one motif and positive --genes, --upstream, --flank, --batch-size")
     import logging
 
-    from yeastzoi.interpret import conservation as interpret
+    from yeastzoi import interpret
 
     from yeastzoi.plots import genome_tracks as plots_genome
-    from yeastzoi.genome.assembly import Genome, read_gtf
-    from yeastzoi.model.seqnn import SeqNN
+    from yeastzoi.genome import Genome, read_gtf
+    from yeastzoi.model.loader import check_lm, load_model
+    from yeastzoi.model.predictor import Predictor
 
     log = logging.getLogger("yeastzoi_motif_check")
-    params = cli.load_params_arg(args)
     genome = Genome(args.fasta)
     gtf = read_gtf(args.gtf)
-    seqnn = SeqNN.from_file(args.model, params_model=params["model"])
-    interpret.check_lm(seqnn)
-    sp = interpret.species_index_of(seqnn, args.species)
-    res = interpret.motif_check(seqnn, genome, gtf, motifs, n_genes=args.genes, upstream=args.upstream,
-                                pvalue=args.pvalue, flank=args.flank, species_index=sp,
-                                batch_size=args.batch_size)
+    lm = Predictor(load_model(args.model, args.params), species=args.species, batch_size=args.batch_size)
+    check_lm(lm.meta, args.model)
+    res = interpret.motif_check(lm, genome, gtf, motifs, n_genes=args.genes, upstream=args.upstream,
+                                pvalue=args.pvalue, flank=args.flank)
     out = Path(args.out)
     enr = res["enrichment"]
     interpret.write_tsv(enr, out / "motif_enrichment.tsv")

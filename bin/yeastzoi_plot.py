@@ -30,35 +30,31 @@ def main(argv=None):
     ap.add_argument("--tracks", help="comma-separated track identifiers [all, at most 12 shown]")
     ap.add_argument("--rc", action="store_true", help="average forward and reverse-complement predictions")
     ap.add_argument("--no-observed", action="store_true", help="predictions only")
-    ap.add_argument("--species", help="species name or index for species-conditioned models [first]")
+    ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     args = ap.parse_args(argv)
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     import logging
 
-    from yeastzoi.interpret import conservation as interpret
+    from yeastzoi import interpret
 
     from yeastzoi.plots import genome_tracks as plots_genome
-    from yeastzoi.genome.assembly import Genome, read_gtf
-    from yeastzoi.model.seqnn import SeqNN
-    from yeastzoi.coverage.targets import read_targets
+    from yeastzoi.genome import Genome, read_gtf
+    from yeastzoi.model.loader import load_model
+    from yeastzoi.model.predictor import Predictor
+    from yeastzoi.coverage import read_targets
 
     log = logging.getLogger("yeastzoi_plot")
-    params = cli.load_params_arg(args)
     genome = Genome(args.fasta)
     gtf = read_gtf(args.gtf)
     sheet = read_targets(args.targets)
     (name, chrom, s, e), = interpret.named_regions(genome, args.region, None, args.gene, gtf)
-    seqnn = SeqNN.from_file(args.model, params_model=params["model"])
-    if args.rc:
-        seqnn.build_ensemble(rc=True)
+    pred = Predictor(load_model(args.model, args.params), rc=args.rc, species=args.species)
     tracks = [t.strip() for t in args.tracks.split(",") if t.strip()] if args.tracks else None
     if tracks is None and len(sheet) > 12:
         tracks = [str(t) for t in sheet["identifier"][:12]]
         log.info("showing the first 12 of %d tracks (choose with --tracks)", len(sheet))
-    sp = interpret.species_index_of(seqnn, args.species)
-    res = interpret.locus_tracks(seqnn, genome, sheet, chrom, s, e, tracks=tracks, species_index=sp,
-                                 observed=not args.no_observed)
+    res = interpret.locus_tracks(pred, genome, sheet, chrom, s, e, tracks=tracks, observed=not args.no_observed)
     span = res["pred"].shape[0] * res["bin_bp"]
     if e - s > span:
         log.warning("%s is %d bp but the model's output covers %d bp; showing the centred %d bp",

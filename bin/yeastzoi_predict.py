@@ -46,8 +46,8 @@ def main(argv=None):
     ap.add_argument("--no-untransform", action="store_true",
                     help="write model-space values (no targets sheet needed)")
     ap.add_argument("--std", action="store_true", help="also write the std across models")
-    ap.add_argument("--species", help="species name (or index) for species-conditioned models "
-                                      "[the model's first species]")
+    ap.add_argument("--species", help="species name (or index) for species-conditioned models [the model's "
+                                      "stored target species; required for a multi-species model that names none]")
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                     help="override a params.json value, e.g. model.seq_length=2048")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
@@ -55,15 +55,13 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_predict")
-    from yeastzoi.model import predict as predict
-    from yeastzoi.genome.assembly import Genome, read_bed
-    from yeastzoi.model.seqnn import read_meta
-    from yeastzoi.coverage.targets import read_targets, strand_pairs
+    from yeastzoi.score import predict_files as predict
+    from yeastzoi.genome import Genome, parse_region, read_bed
+    from yeastzoi.model.loader import load_models, read_meta
+    from yeastzoi.model.predictor import Predictor, parse_shifts
+    from yeastzoi.coverage import read_targets, strand_pairs
 
-    try:
-        shifts = [int(s) for s in args.shifts.split(",") if s.strip()] or [0]
-    except ValueError:
-        raise YeastzoiError(f"--shifts {args.shifts}: expected comma-separated integers, e.g. 0,1") from None
+    shifts = parse_shifts(args.shifts)
     if args.batch < 1:
         raise YeastzoiError(f"--batch {args.batch}: must be at least 1")
     tracks = [t.strip() for t in args.tracks.split(",") if t.strip()] if args.tracks else None
@@ -72,7 +70,7 @@ def main(argv=None):
     if args.targets or sheet.exists():
         targets_df = read_targets(sheet)
         log.info("targets sheet: %s (%d tracks)", sheet, len(targets_df))
-    regions = [predict.parse_region(r) for r in args.region] if args.region else None
+    regions = [parse_region(r) for r in args.region] if args.region else None
     bed = read_bed(args.bed) if args.bed else None
     genome = Genome(args.fasta)
     file_meta = read_meta(args.models[0])
@@ -80,11 +78,10 @@ def main(argv=None):
         predict.preflight(file_meta, genome, regions=regions, bed=bed, targets_df=targets_df,
                           tracks=tracks, untransform=not args.no_untransform,
                           name=args.models[0])
-    pred = predict.Predictor.from_files(
-        args.params, args.models, rc=args.rc, shifts=shifts, overrides=args.set,
-        strand_pair=strand_pairs(targets_df) if targets_df is not None else None)
-    common = dict(targets_df=targets_df, tracks=tracks, untransform=not args.no_untransform,
-                  std=args.std, batch_size=args.batch, species=args.species)
+    pred = Predictor(load_models(args.models, args.params, overrides=args.set), rc=args.rc, shifts=shifts,
+                     batch_size=args.batch, species=args.species,
+                     strand_pair=strand_pairs(targets_df) if targets_df is not None else None)
+    common = dict(targets_df=targets_df, tracks=tracks, untransform=not args.no_untransform, std=args.std)
     with tqdm(unit=" windows", disable=args.quiet, desc="predicting", delay=0.5) as bar:
         if bed is not None:
             bar.total = len(bed)

@@ -17,7 +17,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    from yeastzoi.score.snps import merge_scores
+    from yeastzoi.score.results import merge_scores
 
     seen = set()
     for p in args.shards:

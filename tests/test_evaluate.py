@@ -14,7 +14,7 @@ from yeastzoi.evaluate import (GeneSums, TrackStats, gene_exon_bins, gene_pearso
                                pearsonr, r2_score, run_track_eval, summarize, track_groups)
 from yeastzoi.model.params import apply_overrides, load_params
 from yeastzoi.model.seqnn import SeqNN
-from yeastzoi.coverage.targets import untransform, write_targets
+from yeastzoi.coverage import untransform, write_targets
 from yeastzoi.data.tfrecords import ShardWriter, serialize_example, write_sequences_bed, write_statistics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +151,7 @@ def test_eval_cli_matches_direct_numpy(track_setup):
         assert abs(tracks["pearsonr"][t] - r) < 1e-5
         assert abs(tracks["r2"][t] - r2) < 1e-5
     assert tracks["pearsonr"][0] > 0.3 and tracks["pearsonr"][1] > 0.3   # targets derived from predictions
-    from yeastzoi.coverage.targets import read_targets
+    from yeastzoi.coverage import read_targets
     tdf = read_targets(s["data"] / "targets.txt")
     pr = untransform(p, tdf).reshape(-1, NT).astype(np.float64)
     yr = untransform(y, tdf).reshape(-1, NT).astype(np.float64)
@@ -287,7 +287,8 @@ def test_gene_level_hand_made():
              "g6": [(10, 20)]}                   # on chrB: absent
     chrom = {g: "chrA" for g in exons}
     chrom["g6"] = "chrB"
-    gb = gene_exon_bins(exons, chrom, windows, crop_bp=128, pool_width=16, target_length=112)
+    from yeastzoi.model.geometry import Geometry
+    gb = gene_exon_bins(exons, chrom, windows, Geometry(seq_length=2048, target_length=112, pool_width=16))
     got = {r.gene_id: (r.window, list(b)) for r in gb.genes.itertuples()
            for g, b in gb.by_window[r.window] if gb.genes.gene_id[g] == r.gene_id}
     assert got["g1"] == (0, [2, 3, 4, 10, 11, 12])
@@ -348,7 +349,7 @@ def test_fold_layout(track_setup, tmp_path):
     assert list(win["start"]) == [0, 10000, 25000]
     _, win = split_records(d, "train", fold=0)
     assert list(win["start"]) == [15000, 30000]
-    from yeastzoi.evaluate.tracks import load_model
+    from yeastzoi.model.loader import load_model
     seqnn = load_model(s["model"], load_params(s["params"]))
     res = evaluate_tracks(seqnn, d, "valid", fold=0, batch_size=2)
     assert res.n_seqs == 3 and res.n_bins == 3 * TLEN

@@ -12,7 +12,7 @@ import pytest
 
 from yeastzoi import YeastzoiError
 
-from yeastzoi.interpret import conservation as interpret
+from yeastzoi import interpret
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
@@ -40,7 +40,7 @@ REB1_SITE = "TTACCCGG"
 def world(tmp_path_factory):
     """Small FASTA (chrA 6 kb, chrB 3 kb) with REB1 sites planted in promoters, a GTF,
     a random-weight tiny LM (2,048 bp, 1 species) and its params file."""
-    from yeastzoi.genome.assembly import Genome, write_fasta
+    from yeastzoi.genome import Genome, write_fasta
     from yeastzoi.model.params import load_params
     from yeastzoi.model.seqnn import SeqNN
     import keras
@@ -180,7 +180,7 @@ def test_non_lm_model_is_refused(world):
     p = load_params(ROOT / "json_params" / "tiny.json",
                     overrides=[f"model.seq_length={LM_LEN}", "model.trunk[6].cropping=8"])
     with pytest.raises(YeastzoiError, match="masked language model"):
-        interpret.check_lm(SeqNN(p["model"]))
+        interpret.conservation(SeqNN(p["model"]), world["genome"], "chrA", 10, 20)
 
 
 # ----------------------------------------------------------------------------- motifs
@@ -295,7 +295,7 @@ def test_script_error_is_one_line(world, tmp_path):
 
 
 def test_named_regions(world, tmp_path):
-    from yeastzoi.genome.assembly import read_gtf
+    from yeastzoi.genome import read_gtf
 
     g = world["genome"]
     assert interpret.named_regions(g, region="chrA:1,000-1,500") == [("chrA_1000_1500", "chrA", 1000, 1500)]

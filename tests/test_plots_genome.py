@@ -10,7 +10,7 @@ import pytest
 
 from yeastzoi import YeastzoiError
 
-from yeastzoi.interpret import conservation as interpret
+from yeastzoi import interpret
 
 from yeastzoi.plots import genome_tracks as plots_genome
 
@@ -126,11 +126,11 @@ def test_observed_like_predicted_units():
 # ----------------------------------------------------------------------------- locus + script
 @pytest.fixture(scope="module")
 def cov_world(tmp_path_factory):
-    from yeastzoi.coverage.tracks import write_bigwig
-    from yeastzoi.genome.assembly import Genome, write_fasta, write_gtf
+    from yeastzoi.coverage import write_bigwig
+    from yeastzoi.genome import Genome, write_fasta, write_gtf
     from yeastzoi.model.params import load_params
     from yeastzoi.model.seqnn import SeqNN
-    from yeastzoi.coverage.targets import write_targets
+    from yeastzoi.coverage import write_targets
 
     d = tmp_path_factory.mktemp("plotw")
     rng = np.random.default_rng(2)
@@ -154,7 +154,7 @@ def cov_world(tmp_path_factory):
 
 
 def test_locus_tracks_units(cov_world):
-    from yeastzoi.coverage.targets import read_targets
+    from yeastzoi.coverage import read_targets
 
     d = cov_world["dir"]
     sheet = read_targets(d / "targets.txt")

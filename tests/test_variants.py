@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from yeastzoi import YeastzoiError
-from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.genome import Genome, write_fasta
 from yeastzoi.score.variants import parse_shard, read_variants, shard_variants
 
 HEAD = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"

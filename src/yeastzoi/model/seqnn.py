@@ -6,7 +6,11 @@
     seqnn.model_trunk        # trunk (+ global activation) only
     seqnn.save("model_best.h5")     # baskerville Keras-2 layout (+ model_meta.json beside)
     report = seqnn.restore("lm.h5", trunk=True)   # by layer name, report of what loaded
-    seqnn.build_ensemble(rc=True, shifts=[0, 1]); seqnn.predict(x)
+    seqnn.build_ensemble(rc=True, shifts=[0, 1])   # the Keras RC/shift ensemble of one head
+
+Loading a saved model goes through :func:`yeastzoi.model.loader.load_model` (``SeqNN.from_file``
+is the same function); predicting goes through :class:`yeastzoi.model.predictor.Predictor`
+(``SeqNN.predict`` is a shorthand for it).
 
 Model metadata (the input/output contract every script reads instead of asking the user) is
 ``seqnn.meta``: num_features, num_species, species, seq_length, target_length, pool_width (bp
@@ -28,16 +32,11 @@ from .blocks import GLOBAL_KEYS, BuildContext, block_parameters, get_block, kera
 from ..fileio import atomic_path, write_json_atomic
 from .layers import (ReverseComplement, ShiftSequence, StochasticReverseComplement,
                      StochasticShift, SwitchReverse, UnreverseOutput)
+from .loader import META_NAME, read_meta  # noqa: F401 (read_meta: re-exported for the trainer)
 from .params import head_blocks, head_keys, validate_model
-from .weights import (RestoreReport, assign_weights, model_weights, read_h5_attr,
-                      read_h5_weights, write_h5_weights)
+from .weights import RestoreReport, assign_weights, model_weights, read_h5_weights, write_h5_weights
 
 log = logging.getLogger(__name__)
-
-META_NAME = "model_meta.json"
-#: Metadata derived from the network itself (recomputed on every build, never copied).
-_COMPUTED_META = ("yeastzoi_version", "seq_length", "num_features", "num_species", "target_length",
-                  "pool_width", "crop_bp", "num_targets", "heads", "model_spec")
 
 
 class SeqNN:
@@ -61,8 +60,9 @@ class SeqNN:
         self.seq_length = int(self.spec["seq_length"])
         self.head_keys = head_keys(self.spec)
         self.meta = dict(meta or {})
+        self.path = None            # the file it was loaded from (set by the loader)
+        self._ensembles = {}
         self._build()
-        self.ensemble = None
 
     # ------------------------------------------------------------------ build
     def _build(self):
@@ -225,49 +225,33 @@ class SeqNN:
 
     @classmethod
     def from_file(cls, path, params_model: dict | None = None) -> "SeqNN":
-        """Rebuild the network a model file was saved from and load its weights.
-
-        The spec stored in the file's metadata is the model's own contract and wins;
-        ``params_model`` (the ``model`` section of a params.json) is only needed for files
-        without yeastzoi metadata (e.g. baskerville's). When both are given and differ, a
-        warning says that the stored spec is used. All stored metadata (species, target ids,
-        strand pairs, the trainer's species index, ...) is kept in :attr:`meta`.
-        """
-        meta = read_meta(path) or {}
-        stored = meta.get("model_spec")
-        if stored is None and params_model is None:
-            raise YeastzoiError(f"{path}: has no yeastzoi metadata; pass the params.json it was trained with")
-        if stored is not None and params_model is not None:
-            diff = _spec_differences(validate_model(params_model), validate_model(stored))
-            if diff:
-                # head units / input channels / species are set from the data by the trainer
-                data_set = all(d.endswith((".units", "num_features", "species")) for d in diff)
-                log.log(logging.INFO if data_set else logging.WARNING,
-                        "%s: the spec stored with the model differs from params.json at %s; using "
-                        "the stored spec", path, ", ".join(diff[:4]))
-        spec = stored if stored is not None else params_model
-        keep = {k: v for k, v in meta.items() if k not in _COMPUTED_META and v is not None}
-        seqnn = cls(spec, num_features=meta.get("num_features"), meta=keep)
-        seqnn.restore(path)
-        return seqnn
+        """:func:`yeastzoi.model.loader.load_model` (the one loader; the stored spec wins)."""
+        from .loader import load_model
+        return load_model(path, params_model)
 
     def set_meta(self, **kwargs):
         self.meta.update({k: v for k, v in kwargs.items()})
 
-    # -------------------------------------------------------------- predict
+    # -------------------------------------------------------------- ensembles
     def build_ensemble(self, rc: bool = False, shifts=(0,), model_index: int = 0):
-        """Average predictions over shifts × {forward, reverse complement}.
+        """The Keras model averaging one head over shifts × {forward, reverse complement}.
 
         RC members reverse the output along length and swap stranded tracks
-        (``meta['strand_pair']``; a 4-way LM head is complemented). The ensemble is
-        (B, L, F) → same output shape as the model, averaged in the model's output space.
+        (``meta['strand_pair']``; a 4-way LM head is complemented). (B, L, F) → the model's
+        output shape, averaged in the model's output space. Built once per (rc, shifts, head)
+        and cached, so a compiled predict function is traced once per process. Predicting
+        goes through :class:`yeastzoi.model.predictor.Predictor`, which calls this.
         """
         shifts = [int(s) for s in shifts] or [0]
+        strand_pair = self.meta.get("strand_pair")
+        key = (bool(rc), tuple(shifts), int(model_index),
+               tuple(strand_pair) if strand_pair is not None else None)
+        if key in self._ensembles:
+            return self._ensembles[key]
         model = self.models[model_index]
         if not rc and shifts == [0]:
-            self.ensemble = model
+            self._ensembles[key] = model
             return model
-        strand_pair = self.meta.get("strand_pair")
         inputs = keras.Input((self.seq_length, self.num_features), name="sequence")
         outs = []
         for s in shifts:
@@ -277,35 +261,14 @@ class SeqNN:
                 y = model(ReverseComplement()(xs))
                 outs.append(UnreverseOutput(strand_pair)(y))
         y = outs[0] if len(outs) == 1 else keras.layers.Average()(outs)
-        self.ensemble = keras.Model(inputs, y, name="ensemble")
-        return self.ensemble
+        self._ensembles[key] = keras.Model(inputs, y, name="ensemble")
+        return self._ensembles[key]
 
     def predict(self, x, batch_size: int = 4, model_index: int = 0) -> np.ndarray:
-        """Predict in batches. ``x`` is (B, seq_length, num_features) or one-hot (B, L, 4) that
-        is padded with zero mask/species channels when the model takes more (see
-        :func:`yeastzoi.genome.dna.model_input` to set a species)."""
-        x = np.asarray(x, dtype="float32")
-        if x.ndim == 2:
-            x = x[None]
-        if x.shape[-1] == 4 and self.num_features > 4:
-            x = np.concatenate([x, np.zeros(x.shape[:-1] + (self.num_features - 4,), "float32")], -1)
-        if x.shape[1:] != (self.seq_length, self.num_features):
-            raise YeastzoiError(f"input shape {x.shape[1:]} does not match the model's "
-                                f"({self.seq_length}, {self.num_features})")
-        model = self.ensemble if (self.ensemble is not None and model_index == 0) else self.models[model_index]
-        out = []
-        for i in range(0, len(x), batch_size):
-            out.append(np.asarray(model(x[i:i + batch_size], training=False)))
-        return np.concatenate(out, axis=0)
-
-
-def _spec_differences(a, b, path: str = "model") -> list[str]:
-    """JSON paths where two specs differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in sorted(set(a) | set(b)) for d in _spec_differences(a.get(k), b.get(k), f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _spec_differences(x, y, f"{path}[{i}]")]
-    return [] if a == b else [path]
+        """Shorthand for ``Predictor(self, batch_size=batch_size).predict(x)[0]``: one head's
+        plain prediction of full model inputs ``x`` (B, seq_length, num_features)."""
+        from .predictor import Predictor
+        return Predictor(self, batch_size=batch_size, head=model_index).predict(x)[0]
 
 
 def load_weights_file(path) -> dict:
@@ -318,18 +281,3 @@ def load_weights_file(path) -> dict:
             raise YeastzoiError(f"{path}: cannot load Keras archive ({str(e).splitlines()[0][:120]})") from None
         return model_weights(model)
     return read_h5_weights(path)
-
-
-def read_meta(path) -> dict | None:
-    """Model metadata stored inside a model file, else ``model_meta.json`` beside it."""
-    path = Path(path)
-    meta = None
-    if path.suffix == ".h5" and path.exists():
-        meta = read_h5_attr(path, "yeastzoi_meta")
-    elif path.suffix == ".keras" and path.exists():
-        with zipfile.ZipFile(path) as z:
-            if "yeastzoi_meta.json" in z.namelist():
-                meta = json.loads(z.read("yeastzoi_meta.json"))
-    if meta is None and (path.parent / META_NAME).exists():
-        meta = json.loads((path.parent / META_NAME).read_text())
-    return meta

@@ -37,9 +37,9 @@ def _save(fig, path, dpi: int = 130) -> Path:
 
 # ----------------------------------------------------------------------------- gene models
 def genes_in_window(gtf_df: pd.DataFrame, chrom: str, start: int, end: int) -> list[dict]:
-    """Gene models overlapping [start, end) of ``chrom`` from a :func:`yeastzoi.genome.assembly.read_gtf`
+    """Gene models overlapping [start, end) of ``chrom`` from a :func:`yeastzoi.genome.read_gtf`
     table: dicts name, strand, start, end, exons (merged, genomic bp), sorted by start."""
-    from ..genome.assembly import exons_by_gene, genes_table
+    from ..genome import exons_by_gene, genes_table
 
     sub = gtf_df[(gtf_df["chrom"] == chrom) & (gtf_df["end"] > start) & (gtf_df["start"] < end)]
     if sub.empty:

@@ -22,7 +22,7 @@ Rules (each violation is a one-line :class:`YeastzoiError` naming file and line)
 * alleles are strings over ``ACGTN`` (case-insensitive); symbolic (``<DEL>``), breakend,
   ``*`` and ``.`` alternatives are skipped and counted in the report;
 * chromosome names are matched to the FASTA by exact name, else by R64 alias
-  (:meth:`yeastzoi.genome.assembly.Genome.resolve`); an unknown name is an error;
+  (:meth:`yeastzoi.genome.Genome.resolve`); an unknown name is an error;
 * ``REF`` must equal the FASTA bases at ``[pos-1, pos-1+len(REF))`` (``N`` in either
   matches anything). With ``flip=True`` a record whose ``ALT`` matches the FASTA instead
   is swapped (REF↔ALT, :attr:`Variant.flipped` set, counted in the report); a record
@@ -191,7 +191,7 @@ def _matches(genome_seq: str, allele: str) -> bool:
 def read_variants(path, genome=None, flip: bool = False) -> tuple[list[Variant], ReadReport]:
     """Read ``path`` (VCF/TSV, see the module docstring) into a list of :class:`Variant`.
 
-    ``genome`` (a :class:`yeastzoi.genome.assembly.Genome`) resolves chromosome aliases and checks
+    ``genome`` (a :class:`yeastzoi.genome.Genome`) resolves chromosome aliases and checks
     REF; without it names and alleles are taken as written. Returns (variants, report).
     """
     path = Path(path)

@@ -1,0 +1,272 @@
+"""THE predictor: every prediction of evaluation, scoring, prediction files and
+interpretation goes through :class:`Predictor`.
+
+    pred = Predictor(load_models(["f0/model.h5", "f1/model.h5"]), rc=True, shifts=[0, 1],
+                     species="s288c", batch_size=8)
+    y = pred.predict(x)                          # (models, B, target_length, T)
+    y = pred.predict_codes(codes)                # from base codes, species channel set
+    for windows, y in pred.stream(genome, windows): ...   # streaming over genome windows
+    mean, sd = pred.mean_std(y, sheet=targets)   # ensemble mean (and spread) in coverage units
+
+What it does, in one place:
+
+* **ensembles of models**: ``models`` is one or several SeqNN (or plain functions
+  ``x (B, seq_length, F) → (B, L, T)`` with a ``meta`` dict); they must share their
+  input/output contract (:func:`yeastzoi.model.loader.check_agreement`).
+  :meth:`predict` returns every member's prediction; :meth:`mean_std` averages them in the
+  models' output space (then untransforms with a targets sheet) and gives the spread (std
+  across members, of the untransformed values);
+* **reverse-complement and shift augmentation**: each SeqNN member is replaced by its
+  Keras ensemble (:meth:`yeastzoi.model.seqnn.SeqNN.build_ensemble`) averaging
+  shifts × {forward, reverse complement} in output space (stranded tracks swapped by
+  ``strand_pair``; an LM head complemented);
+* **the species channel**: :attr:`species_index` follows the one species rule
+  (:func:`yeastzoi.model.loader.resolve_species`); :meth:`encode` builds model inputs with it;
+* **batching** (:meth:`map_batches`, the one batching loop): fixed-size batches; when the
+  compiled predict function is used the last batch is zero-padded, so it is traced once.
+  ``compiled=None`` decides from the work announced with :meth:`expect` (compiled above
+  :data:`COMPILE_MIN_BATCHES` batches; tracing costs several eager calls);
+* **streaming** (:meth:`stream`): windows of a genome encoded and predicted batch by batch,
+  in order, so memory is one batch whatever the genome size.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .. import YeastzoiError
+from ..genome.dna import model_input
+from .geometry import Geometry
+from .loader import check_agreement, resolve_species, species_names
+
+log = logging.getLogger(__name__)
+
+#: jobs needing more model calls than this use the compiled predict function
+COMPILE_MIN_BATCHES = 6
+_UNSET = object()
+
+
+def parse_shifts(text) -> list[int]:
+    """``"0,1,-1"`` (or a list) → [0, 1, -1]; empty → [0]. One-line error otherwise."""
+    if text is None or text == "":
+        return [0]
+    if not isinstance(text, str):
+        return [int(s) for s in text] or [0]
+    try:
+        return [int(s) for s in text.split(",") if s.strip()] or [0]
+    except ValueError:
+        raise YeastzoiError(f"--shifts {text}: expected comma-separated integers, e.g. 0,1,-1") from None
+
+
+def is_seqnn(obj) -> bool:
+    return hasattr(obj, "build_ensemble") and hasattr(obj, "meta")
+
+
+class Predictor:
+    """Predictions of one model or an ensemble of models (module docstring).
+
+    Parameters
+    ----------
+    models: a SeqNN, a callable, or a list of them (callables need ``meta``).
+    meta: metadata contract (default: the first SeqNN's ``meta``).
+    rc, shifts: reverse-complement / shift ensemble of every SeqNN member.
+    batch_size: sequences per model call. species: ``--species`` (name or index), else the
+    model's stored target species. names: member names for messages (default: file paths).
+    strand_pair: for the rc ensemble when the metadata has none (e.g. from a targets sheet).
+    compiled: True/False, or None to decide from :meth:`expect`. head: the SeqNN head.
+    """
+
+    def __init__(self, models, meta: dict | None = None, *, rc: bool = False, shifts=(0,),
+                 batch_size: int = 4, species=None, names: Sequence[str] | None = None,
+                 strand_pair=None, compiled: bool | None = None, head: int = 0):
+        members = list(models) if isinstance(models, (list, tuple)) else [models]
+        if not members:
+            raise YeastzoiError("no model given; pass at least one model file")
+        self.members = members
+        first = next((m for m in members if is_seqnn(m)), None)
+        if meta is None and first is None:
+            raise YeastzoiError("a Predictor of plain functions needs their metadata (meta=...)")
+        self.meta = dict(meta if meta is not None else first.meta)
+        self.names = [str(n) for n in names] if names is not None else [
+            str(getattr(m, "path", None) or f"model{i}") for i, m in enumerate(members)]
+        if strand_pair is not None:
+            sp = [int(i) for i in strand_pair]
+            for m in members:
+                if is_seqnn(m) and m.meta.get("strand_pair") is None:
+                    m.set_meta(strand_pair=sp)
+            if self.meta.get("strand_pair") is None:
+                self.meta["strand_pair"] = sp
+        self.metas = [m.meta if is_seqnn(m) else self.meta for m in members]
+        check_agreement(self.metas, self.names)
+        self.rc, self.shifts = bool(rc), parse_shifts(shifts)
+        self.head = int(head)
+        self.fns = [self._member_fn(m) for m in members]
+        self.batch_size = max(int(batch_size), 1)
+        self.compiled = compiled
+        self._species = species
+        self._species_index = _UNSET
+        self._geometry = None
+
+    def _member_fn(self, m):
+        if is_seqnn(m):
+            return m.build_ensemble(rc=self.rc, shifts=self.shifts, model_index=self.head)
+        if not callable(m):
+            raise YeastzoiError(f"{m!r}: not a model (a SeqNN or a function of model inputs)")
+        if self.rc or self.shifts != [0]:
+            raise YeastzoiError("reverse-complement / shift ensembles need SeqNN models")
+        return m
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def seq_length(self) -> int:
+        return int(self.meta["seq_length"])
+
+    @property
+    def num_features(self) -> int:
+        return int(self.meta.get("num_features") or 4)
+
+    @property
+    def num_models(self) -> int:
+        return len(self.fns)
+
+    @property
+    def geometry(self) -> Geometry:
+        if self._geometry is None:
+            self._geometry = Geometry.from_meta(self.meta)
+        return self._geometry
+
+    @property
+    def species_index(self) -> int | None:
+        """The species channel (:func:`yeastzoi.model.loader.resolve_species`), resolved once."""
+        if self._species_index is _UNSET:
+            if self._species is None:
+                stored = {m.get("species_index") for m in self.metas}
+                if len(stored) > 1:
+                    raise YeastzoiError(f"the models store different target species ({sorted(map(str, stored))}); "
+                                        "pass --species to choose one for all of them")
+            self._species_index = resolve_species(self.meta, self._species)
+        return self._species_index
+
+    @property
+    def species_name(self) -> str | None:
+        idx = self.species_index
+        names = species_names(self.meta)
+        return None if idx is None else (names[idx] if idx < len(names) else str(idx))
+
+    # ------------------------------------------------------------------ inputs
+    def encode(self, codes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Base codes (L,) or (B, L) → model inputs (…, L, num_features) float32: one-hot DNA,
+        the LM mask channel (``mask``, 1 = masked; mask token = DNA channels 0) and this
+        predictor's species channel."""
+        nf = self.num_features
+        if nf == 4:
+            if mask is not None:
+                raise YeastzoiError("the model has no mask channel; it cannot take masked inputs")
+            return model_input(codes, 4)
+        return model_input(codes, nf, self.species_index if nf > 5 else None, mask=mask)
+
+    def encode_windows(self, genome, windows) -> np.ndarray:
+        """(B, seq_length, F) inputs of genome windows (objects with ``chrom`` and ``start``;
+        bases off the chromosome are N)."""
+        L = self.seq_length
+        return self.encode(np.stack([genome.fetch_codes(w.chrom, w.start, w.start + L) for w in windows]))
+
+    def check_input(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim == 2:
+            x = x[None]
+        want = (self.seq_length, self.num_features)
+        if x.ndim != 3 or x.shape[1:] != want:
+            raise YeastzoiError(f"input shape {x.shape[1:]} does not match the model's {want}; "
+                                "build inputs with Predictor.encode")
+        return x
+
+    # ------------------------------------------------------------------ predicting
+    def expect(self, n_sequences: int) -> None:
+        """Announce the number of sequences to come (chooses compiled vs eager calls)."""
+        if self.compiled is None:
+            self.compiled = -(-int(n_sequences) // self.batch_size) > COMPILE_MIN_BATCHES
+
+    def map_batches(self, fn: Callable, x: np.ndarray):
+        """Apply ``fn`` (a Keras model / function of a batch) to ``x`` in batches of
+        :attr:`batch_size`; the one batching loop. ``fn`` may return one array or a list;
+        the result is concatenated along the batch axis (a list for list outputs)."""
+        n, bs = len(x), self.batch_size
+        compiled = self.compiled if self.compiled is not None else -(-n // bs) > COMPILE_MIN_BATCHES
+        call = fn
+        if hasattr(fn, "predict_on_batch"):
+            call = fn.predict_on_batch if compiled else (lambda xb: fn(xb, training=False))
+        parts = []
+        for i in range(0, n, bs):
+            xb = x[i:i + bs]
+            k = len(xb)
+            if compiled and k < bs:
+                xb = np.concatenate([xb, np.zeros((bs - k,) + xb.shape[1:], xb.dtype)])
+            y = call(xb)
+            ys = [np.asarray(v)[:k] for v in y] if isinstance(y, (list, tuple)) else np.asarray(y)[:k]
+            parts.append(ys)
+        if not parts:
+            raise YeastzoiError("nothing to predict (no input sequences)")
+        if isinstance(parts[0], list):
+            return [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
+        return np.concatenate(parts)
+
+    def predict(self, x) -> np.ndarray:
+        """(M, B, target_length, T) float32: every member's (ensembled) prediction of inputs
+        ``x`` (B, seq_length, num_features)."""
+        x = self.check_input(x)
+        want = (len(x), int(self.meta["target_length"]))
+        out = []
+        for name, fn in zip(self.names, self.fns):
+            y = np.asarray(self.map_batches(fn, x), dtype=np.float32)
+            if y.ndim != 3 or y.shape[:2] != want:
+                raise YeastzoiError(f"{name}: predicted shape {y.shape}; expected {want + ('T',)}")
+            out.append(y)
+        return np.stack(out)
+
+    def predict_codes(self, codes, mask=None) -> np.ndarray:
+        """:meth:`predict` of :meth:`encode` (codes (B, L) → (M, B, target_length, T))."""
+        return self.predict(self.encode(codes, mask))
+
+    def stream(self, genome, windows: Sequence, progress: Callable[[int], None] | None = None
+               ) -> Iterable[tuple[list, np.ndarray]]:
+        """Yield ``(batch of windows, (M, B, target_length, T) predictions)`` in window order,
+        one batch in memory at a time; ``progress(n)`` after each batch."""
+        self.expect(len(windows))
+        for b in range(0, len(windows), self.batch_size):
+            batch = list(windows[b:b + self.batch_size])
+            yield batch, self.predict(self.encode_windows(genome, batch))
+            if progress is not None:
+                progress(len(batch))
+
+    @staticmethod
+    def mean_std(y: np.ndarray, sheet=None, std: bool = False):
+        """Ensemble reduction of member predictions ``y`` (M, …, T): the mean in model output
+        space, untransformed with the targets ``sheet`` when given
+        (:func:`yeastzoi.coverage.untransform`); with ``std``, the std across members
+        of the untransformed (else raw) predictions. Returns (mean, std or None)."""
+        from ..coverage import untransform
+
+        mean = y.mean(axis=0)
+        sd = None
+        if sheet is not None:
+            mean = untransform(mean, sheet)
+            if std:
+                sd = untransform(y, sheet).std(axis=0)
+        elif std:
+            sd = y.std(axis=0)
+        return mean, sd
+
+
+def as_predictor(model, **options) -> Predictor:
+    """``model`` when it is a :class:`Predictor` (then ``options`` must be empty or None),
+    else ``Predictor(model, **options)``."""
+    if isinstance(model, Predictor):
+        given = {k: v for k, v in options.items() if v is not None}
+        if given:
+            raise YeastzoiError(f"options {sorted(given)} apply when wrapping a model; give them "
+                                "to the Predictor instead")
+        return model
+    return Predictor(model, **{k: v for k, v in options.items() if v is not None})
