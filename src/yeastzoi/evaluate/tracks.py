@@ -35,7 +35,6 @@ import pandas as pd
 
 from .. import YeastzoiError
 from ..fileio import atomic_path
-from ..model.loader import load_model  # noqa: F401 (evaluate.mlm imports the loader from here)
 from .genes import GeneSums, gene_pearsonr, load_gene_bins
 from .stats import TrackStats
 
