@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from yeastzoi.coverage.tracks import CoverageFile, bam_to_coverage, write_bigwig, write_w5
+from yeastzoi.coverage import CoverageFile, bam_to_coverage, write_bigwig, write_w5
 
 
 def make_bam(path: Path, sizes: dict, n: int, seed: int = 0) -> None:

@@ -34,9 +34,9 @@ def main():
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from yeastzoi.data.builders import build_lm_corpus, build_track_dataset
-    from yeastzoi.coverage.tracks import write_bigwig
+    from yeastzoi.coverage import write_bigwig
     from yeastzoi.data.pipeline import fold_splits, lm_dataset, track_dataset
-    from yeastzoi.genome.assembly import build_r64, read_chrom_sizes
+    from yeastzoi.genome import build_r64, read_chrom_sizes
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from yeastzoi.genome.assembly import (Genome, build_r64, genes_table, import_genome, open_genome_dir,
+from yeastzoi.genome import (Genome, build_r64, genes_table, import_genome, open_genome_dir,
                              read_gtf)
 
 

@@ -46,9 +46,11 @@ def run_case(args):
     import logging
 
     from yeastzoi import zoo_spec
-    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.genome import Genome
     from yeastzoi.model.params import load_params
-    from yeastzoi.model.predict import Predictor, predict_to_bigwig, tile_region, Geometry
+    from yeastzoi.model.geometry import Geometry, tile_region
+    from yeastzoi.model.predictor import Predictor
+    from yeastzoi.score.predict_files import predict_to_bigwig
     from yeastzoi.model.seqnn import SeqNN
 
     logging.basicConfig(level=logging.WARNING)
@@ -71,7 +73,7 @@ def run_case(args):
         timer["model_s"] += time.time() - t
         return y
 
-    pred = Predictor([fn], seqnn.meta)
+    pred = Predictor([fn], seqnn.meta, batch_size=args.batch)
     T = int(seqnn.meta["num_targets"])
     genome = Genome(args.fasta)
     if case == "tiny":
@@ -96,17 +98,14 @@ def run_case(args):
         bp = sum(e for _, _, e in regions)
     # warm-up (graph tracing) outside the timing
     geo = pred.geometry
-    from yeastzoi.model.predict import encode_windows
     w = tile_region(next(iter(genome.chroms)), genome.chroms[next(iter(genome.chroms))], 0,
                     geo.span, geo)
-    pred.predict(encode_windows(genome, w * args.batch, geo, pred.num_features,
-                                pred.species_index(None)))
+    pred.predict(pred.encode_windows(genome, w * args.batch))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timer["model_s"] = 0.0
     with tempfile.TemporaryDirectory(dir=args.workdir) as out:
         t0 = time.time()
-        res = predict_to_bigwig(pred, genome, out, regions=regions, targets_df=sheet(T),
-                                batch_size=args.batch)
+        res = predict_to_bigwig(pred, genome, out, regions=regions, targets_df=sheet(T))
         wall = time.time() - t0
         size = sum(f.stat().st_size for f in Path(out).glob("*.bw"))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -137,7 +136,7 @@ def main():
         return run_case(args)
     tmp = tempfile.TemporaryDirectory()
     if args.fasta is None:
-        from yeastzoi.genome.assembly import build_r64
+        from yeastzoi.genome import build_r64
         args.fasta = str(build_r64(tmp.name)["fasta"])
     results = []
     for case in args.cases.split(","):
@@ -160,7 +159,7 @@ def main():
               f"  bigWigs {res['bigwig_mb']:.1f} MB  (model {res['model_s']:.1f} s)", flush=True)
     by = {r["case"]: r for r in results}
     genome_bp = None
-    from yeastzoi.genome.assembly import Genome
+    from yeastzoi.genome import Genome
     with Genome(args.fasta) as g:
         genome_bp = sum(g.chroms.values())
     summary = {}

@@ -26,7 +26,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         gdir = args.genome_dir
         if gdir is None:
-            from yeastzoi.genome.assembly import build_r64
+            from yeastzoi.genome import build_r64
             gdir = Path(tmp) / "r64"
             t = time.time()
             build_r64(gdir)

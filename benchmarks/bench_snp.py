@@ -23,10 +23,13 @@ import numpy as np
 
 from yeastzoi import zoo_spec
 from yeastzoi.genome.dna import codes_to_onehot
-from yeastzoi.genome.assembly import Genome, write_fasta
+from yeastzoi.genome import Genome, write_fasta
 from yeastzoi.model.params import load_params
 from yeastzoi.model.seqnn import SeqNN
-from yeastzoi.score.snps import ScoreOptions, alt_codes, ref_codes, score_variants, window_start
+from yeastzoi.model.geometry import variant_window_start as window_start
+from yeastzoi.score.options import ScoreOptions
+from yeastzoi.score.sequences import alt_codes, ref_codes
+from yeastzoi.score.snps import score_variants
 from yeastzoi.score.variants import Variant
 
 

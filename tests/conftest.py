@@ -15,7 +15,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 @pytest.fixture(scope="session")
 def r64_dir(tmp_path_factory):
-    from yeastzoi.genome.assembly import build_r64
+    from yeastzoi.genome import build_r64
 
     cache = os.environ.get("YEASTZOI_TEST_CACHE")
     out = Path(cache) / "r64" if cache else tmp_path_factory.mktemp("r64")
