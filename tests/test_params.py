@@ -125,3 +125,53 @@ def test_validate_returns_copy_with_train_defaults():
     spec = {"model": tiny()["model"]}
     out = validate(spec)
     assert out["train"]["batch_size"] == 4 and "train" not in spec
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.learning_rat=5", r'train\.learning_rat: unknown key; did you mean "learning_rate"\?'),
+    ("train.batch_sise=2", r'train\.batch_sise: unknown key; did you mean "batch_size"\?'),
+    ("model.activaton=relu", r'model\.activaton: unknown key; did you mean "activation"\?'),
+    ("model.zzz=1", r"model\.zzz: unknown key; expected one of .*seq_length"),
+])
+def test_unknown_keys_suggest_the_nearest(tmp_path, override, message):
+    with pytest.raises(YeastzoiError, match=message):
+        load_params(write(tmp_path, tiny()), overrides=[override])
+
+
+def test_unknown_top_level_key(tmp_path):
+    spec = tiny()
+    spec["modle"] = spec.pop("model")
+    with pytest.raises(YeastzoiError, match=r'params\.json: modle: unknown key; did you mean "model"\?'):
+        load_params(write(tmp_path, spec))
+
+
+def test_unknown_block_parameter_suggests(tmp_path):
+    spec = tiny()
+    spec["model"]["trunk"][1]["kernal_size"] = 5
+    with pytest.raises(YeastzoiError, match=r'did you mean "kernel_size"\?'):
+        load_params(write(tmp_path, spec))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.batch_size=0", r"train\.batch_size: must be >= 1, got 0"),
+    ("train.steps_per_epoch_max=0", r"train\.steps_per_epoch_max: must be >= 1, got 0"),
+    ("train.train_epochs_max=-1", r"train\.train_epochs_max: must be >= 1, got -1"),
+    ("train.shuffle_buffer=0", r"train\.shuffle_buffer: must be >= 1"),
+    ("train.learning_rate=0", r"train\.learning_rate: must be > 0, got 0"),
+    ("train.mask_rate=1.5", r"train\.mask_rate: must be in \[0, 1\)"),
+])
+def test_train_counts_and_rates_are_range_checked(tmp_path, override, message):
+    with pytest.raises(YeastzoiError, match=message):
+        load_params(write(tmp_path, tiny()), overrides=[override])
+    load_params(write(tmp_path, tiny()), overrides=["train.steps_per_epoch_max=null", "train.patience=0"])
+
+
+def test_every_zoo_and_reference_spec_loads_unchanged(shared_dir):
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    paths = sorted((root / "json_params").glob("*.json")) + sorted((shared_dir / "reference" / "params").glob("*.json"))
+    assert len(paths) >= 10
+    for path in paths:
+        spec = load_params(path)
+        raw = json.loads(path.read_text())
+        assert {k: spec["train"][k] for k in raw.get("train", {})} == raw.get("train", {}), path

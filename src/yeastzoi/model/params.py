@@ -2,6 +2,12 @@
 
 A spec is ``{"train": {...}, "model": {...}}``. Every problem is reported as one line that
 names the JSON path, e.g. ``model.trunk[3].kernel_size: expected int, got "3"``.
+Unknown keys are errors that suggest the nearest valid key (``train.learning_rat: unknown
+key; did you mean "learning_rate"?``): the top level takes ``train``, ``model`` and
+``description``; ``model`` the keys of :data:`MODEL_TYPES` plus ``head`` / ``head_<name>``;
+``train`` the keys of :data:`TRAIN_TYPES` plus the baskerville keys yeastzoi accepts but does
+not use (:data:`BASKERVILLE_TRAIN_KEYS`). Counts in ``train`` must be at least
+:data:`TRAIN_MINIMUM` (``batch_size >= 1``, ...) and ``learning_rate`` positive.
 Block parameters are validated against the type annotations of the registered builders
 (:mod:`yeastzoi.model.blocks`); whether a block's output can feed the next is checked by
 building the model symbolically (:func:`yeastzoi.model.seqnn.SeqNN`), which reports the block's
@@ -10,6 +16,7 @@ JSON path too.
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
 import json
 import re
@@ -38,6 +45,23 @@ TRAIN_TYPES = {
     "repeat_eval": "int", "decay_steps": "int | None", "decay_rate": "float | None",
     "seed": "int | None", "eval_steps_max": "int | None", "markov_order": "int",
 }
+#: baskerville / baskerville-yeast train keys that yeastzoi accepts (so their specs load
+#: unchanged) but does not use: data-reader flags, multi-GPU count, cyclical schedules,
+#: other losses' weights.
+BASKERVILLE_TRAIN_KEYS = (
+    "shuffle_records", "has_targets", "has_label", "has_mask", "has_repeat_mask",
+    "annotation_loss_weight", "exon_mut_rate", "num_gpu", "spec_weight", "clipnorm", "agc_clip",
+    "initial_learning_rate", "maximal_learning_rate", "final_learning_rate", "train_epochs_cycle1",
+)
+#: smallest allowed value of numeric train keys (a null stays allowed where the type says so)
+TRAIN_MINIMUM = {
+    "batch_size": 1, "shuffle_buffer": 1, "train_epochs_max": 1, "train_epochs_min": 0,
+    "steps_per_epoch_max": 1, "eval_steps_max": 1, "repeat_eval": 1, "patience": 0,
+    "warmup_steps": 0, "decay_steps": 1, "markov_order": 0,
+}
+#: train keys that must be strictly positive
+TRAIN_POSITIVE = ("learning_rate",)
+TOP_KEYS = ("train", "model", "description")
 TASKS = ("self-supervised", "supervised", "fine-tune")
 LOSSES = ("mlm", "poisson", "poisson_mn", "mse")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -89,6 +113,16 @@ def _check_type(path: str, value, types) -> None:
         raise YeastzoiError(f"{path}: expected {expected}, got {json.dumps(value)}")
 
 
+def unknown_key(path: str, key: str, allowed) -> YeastzoiError:
+    """The one-line error for an unknown key at ``path``, suggesting the nearest allowed key."""
+    allowed = sorted(set(allowed))
+    near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    where = f"{path}.{key}" if path else key
+    if near:
+        return YeastzoiError(f"{where}: unknown key; did you mean \"{near[0]}\"?")
+    return YeastzoiError(f"{where}: unknown key; expected one of {', '.join(allowed)}")
+
+
 def validate_block(block, path: str) -> None:
     """Validate one block dict of a trunk/head against its builder's signature."""
     if not isinstance(block, dict):
@@ -111,8 +145,10 @@ def validate_block(block, path: str) -> None:
             if key not in params:
                 if accepts_any:
                     continue
+                near = difflib.get_close_matches(key, list(params), n=1, cutoff=0.6)
+                hint = f"did you mean \"{near[0]}\"? " if near else ""
                 raise YeastzoiError(f"{path}.{key}: unknown parameter for block \"{name}\"; "
-                                    f"expected one of {', '.join(params)}")
+                                    f"{hint}(expected one of {', '.join(params)})")
             _check_type(f"{path}.{key}", value, params[key].annotation)
         for key, p in params.items():
             if p.default is inspect.Parameter.empty and key not in block:
@@ -155,6 +191,8 @@ def validate_model(model: dict, path: str = "model") -> dict:
             _check_type(f"{path}.{key}", value, MODEL_TYPES[key])
         elif key.startswith("head_"):
             _check_type(f"{path}.{key}", value, "dict | list")
+        elif key != "head":
+            raise unknown_key(path, key, [*MODEL_TYPES, "head", "head_<name>"])
     if model["seq_length"] <= 0:
         raise YeastzoiError(f"{path}.seq_length: must be positive, got {model['seq_length']}")
     nf = model.get("num_features")
@@ -176,6 +214,9 @@ def validate_train(train: dict, path: str = "train") -> dict:
     for key, value in train.items():
         if key in TRAIN_TYPES:
             _check_type(f"{path}.{key}", value, TRAIN_TYPES[key])
+        elif key not in BASKERVILLE_TRAIN_KEYS:
+            raise unknown_key(path, key, [*TRAIN_TYPES, *BASKERVILLE_TRAIN_KEYS])
+    _check_ranges(train, path)
     for key, allowed in (("task", TASKS), ("loss", LOSSES), ("optimizer", OPTIMIZERS)):
         if key in train and train[key] not in allowed:
             raise YeastzoiError(f"{path}.{key}: \"{train[key]}\" is not one of {', '.join(allowed)}")
@@ -185,10 +226,25 @@ def validate_train(train: dict, path: str = "train") -> dict:
     return filled
 
 
+def _check_ranges(train: dict, path: str) -> None:
+    for key, low in TRAIN_MINIMUM.items():
+        value = train.get(key)
+        if value is not None and value < low:
+            raise YeastzoiError(f"{path}.{key}: must be >= {low}, got {json.dumps(value)}")
+    for key in TRAIN_POSITIVE:
+        if key in train and not train[key] > 0:
+            raise YeastzoiError(f"{path}.{key}: must be > 0, got {json.dumps(train[key])}")
+    if "mask_rate" in train and not 0 <= train["mask_rate"] < 1:
+        raise YeastzoiError(f"{path}.mask_rate: must be in [0, 1), got {json.dumps(train['mask_rate'])}")
+
+
 def validate(params: dict, source: str = "params") -> dict:
     """Validate a whole spec; returns a filled deep copy ``{"train": ..., "model": ...}``."""
     if not isinstance(params, dict):
         raise YeastzoiError(f"{source}: expected a JSON object with \"model\" (and \"train\")")
+    for key in params:
+        if key not in TOP_KEYS:
+            raise unknown_key("", key, TOP_KEYS)
     if "model" not in params:
         raise YeastzoiError(f"{source}: model: missing required key")
     out = copy.deepcopy(params)
