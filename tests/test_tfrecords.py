@@ -93,3 +93,33 @@ def test_sequences_bed_and_stale_removal(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tfr"] == []
     with pytest.raises(YeastzoiError, match="not found"):
         read_sequences_bed(tmp_path / "nope.bed")
+
+
+def _shards(tmp_path, n=6):
+    rng = np.random.default_rng(3)
+    with ShardWriter(tmp_path, "train", seqs_per_file=n) as w:
+        for _ in range(n):
+            w.write(serialize_example(rng.integers(0, 4, 512).astype(np.uint8), rng.random((4, 2))))
+    return tmp_path / "train-0.tfr"
+
+
+def test_verify_records_counts_and_finds_truncated_and_flipped_files(tmp_path):
+    import os
+    from yeastzoi.data.tfrecords import verify_records
+    good = _shards(tmp_path / "good")
+    assert verify_records([good]) == 6
+    data = good.read_bytes()
+    bad = tmp_path / "bad.tfr"
+    for i, blob in enumerate([data[: len(data) // 2], data[:-1], data[:5], data + b"\0"]):
+        bad.write_bytes(blob)
+        os.utime(bad, ns=(i, i))
+        with pytest.raises(YeastzoiError, match=r"bad\.tfr: corrupt record file: .*; rebuild the data directory"):
+            verify_records([bad])
+    step = max(1, len(data) // 60)
+    for i, pos in enumerate(range(2, len(data), step)):     # one flipped byte anywhere
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x01
+        bad.write_bytes(bytes(flipped))
+        os.utime(bad, ns=(100 + i, 100 + i))
+        with pytest.raises(YeastzoiError, match=r"bad\.tfr: corrupt record file"):
+            verify_records([bad])

@@ -17,6 +17,10 @@ Two readers:
   - m float32 (B, L): 1 at masked positions, else 0. The masked-LM loss is
     ``Σ w·CE / Σ m`` (divided by the NUMBER of masked positions, as Shorkie does).
 
+Every record file is verified once per process before its first use
+(:func:`yeastzoi.data.tfrecords.verify_records`): a truncated or damaged file is a one-line
+error naming it, not a TensorFlow DataLossError in the middle of an epoch.
+
 Masking (per sequence): exactly ``int(mask_rate · L)`` positions are drawn without
 replacement among the non-N positions (N bases are never masked; a sequence with fewer
 non-N bases than that masks all of them). In training with ``use_bert``, 80 % of the drawn
@@ -37,7 +41,7 @@ from pathlib import Path
 from natsort import natsorted
 
 from .. import YeastzoiError
-from .tfrecords import TFR_DIR, parse_example
+from .tfrecords import TFR_DIR, parse_example, verify_records
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +102,15 @@ def _records(files: list[str], shuffle: bool, seed):
 
 
 def _resolve_files(data_dir, split, files):
+    """The split's record files, each verified on first use (:func:`verify_records`)."""
     if files is None:
         files = record_files(data_dir, split)
         if not files:
             raise YeastzoiError(f"{data_dir}/{TFR_DIR} has no {split}-*.tfr files; "
                                 "check the split name (train/valid/test, or pass files= for folds)")
-    return [str(f) for f in files]
+    files = [str(f) for f in files]
+    verify_records(files)
+    return files
 
 
 def track_dataset(data_dir, split: str = "train", batch_size: int = 4, shuffle: bool = True,
