@@ -40,7 +40,7 @@ def main(argv=None):
                     help="input channels of the dry-run build [grid's num_features, else the spec's, else 4]")
     args = ap.parse_args(argv)
     cli.setup_logging(args)
-    from yeastzoi.train.sweep import format_table, run_sweep
+    from yeastzoi.train import format_table, run_sweep
     rows = run_sweep(args.params, args.grid, args.out, data_dirs=args.data_dirs, jobs=args.jobs,
                      dry=args.dry_run, array_index=args.array_index, num_features=args.num_features,
                      overrides=args.overrides)

@@ -9,10 +9,15 @@ The task comes from the spec's train.task (self-supervised / supervised / fine-t
 Several DATA_DIRs: LM corpora are interleaved (they must share the species list); for
 coverage tasks only the first is read. Running the same command again in the same OUT
 resumes after the last finished epoch; raise train.train_epochs_max (--set) to continue.
+A rerun may leave out --restore/--trunk/--species (the checkpoint's own are used); one that
+states another spec, data dir, --restore, --species or seed is refused in one line, and so
+is an OUT that holds another model. Nothing is written to OUT until the spec, the data
+(every record file is read once), the model's shapes and OUT itself have been checked.
 
 OUT gets model_best.h5 (baskerville layout), model_best.keras, model_meta.json,
 history.csv, params.json (effective spec), train.log, logs/ (TensorBoard),
-checkpoints/ (resumable, one per epoch) and test_metrics.json (best model, test split).
+checkpoints/ (resumable; each epoch's weights, optimizer state, history and best model are
+committed as one unit) and test_metrics.json (best model, test split).
 
 --strategy mirrored uses all local GPUs (all logical CPUs without a GPU); multiworker
 reads the cluster from TF_CONFIG and is started once per worker with the same arguments.
@@ -50,7 +55,7 @@ def main(argv=None):
     def progress(desc, total):
         return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)
 
-    from yeastzoi.train.loop import train
+    from yeastzoi.train import train
     summary = train(args.params, args.data_dirs, args.out, restore=args.restore, trunk=args.trunk,
                     strategy=args.strategy, mixed_precision=args.mixed_precision,
                     species=args.species, seed=args.seed, progress=progress,

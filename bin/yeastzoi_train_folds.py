@@ -45,7 +45,7 @@ def main(argv=None):
     def progress(desc, total):
         return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)
 
-    from yeastzoi.train.loop import train_folds
+    from yeastzoi.train import train_folds
     rows = train_folds(args.params, args.data_dir, args.out, folds=args.folds, reps=args.reps,
                        fold=args.fold, rep=args.rep, seed=args.seed, restore=args.restore,
                        trunk=args.trunk, strategy=args.strategy,

@@ -3,10 +3,8 @@ import csv
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +58,7 @@ def make_track_dir(out, n=(6, 2, 2), T=2, seed=0, crop=128, pool=16):
 
 # ------------------------------------------------------------------------ grid (no TF)
 def test_grid_product_names_and_explicit_variants(tmp_path):
-    from yeastzoi.train.sweep import expand_grid
+    from yeastzoi.train import expand_grid
     g = tmp_path / "g.json"
     g.write_text(json.dumps({"grid": {"model.trunk[2].repeat": [1, 2], "train.learning_rate": [1e-3, 1e-4]},
                              "set": {"train.batch_size": 2}}))
@@ -79,7 +77,7 @@ def test_grid_product_names_and_explicit_variants(tmp_path):
 
 
 def test_grid_errors_are_one_line_and_name_the_variant(tmp_path):
-    from yeastzoi.train.sweep import expand_grid, prepare
+    from yeastzoi.train import expand_grid, prepare
     g = tmp_path / "g.json"
     g.write_text(json.dumps({"variants": [{"name": "ok"}, {"name": "deep", "set": {"model.trunk[9].repeat": 4}}]}))
     with pytest.raises(YeastzoiError, match=r"^variant deep: .*tiny.json: --set model.trunk\[9\].repeat: model.trunk\[9\] does not exist"):
@@ -132,7 +130,7 @@ def test_dry_run_tiny_grid_and_cnn_specs_exact_counts(tmp_path):
     grid = json.loads((ROOT / "grids" / "talk_architectures.json").read_text())
     grid["variants"] = [dict(v, spec=str(ROOT / v["spec"])) for v in grid["variants"][:2]]
     (tmp_path / "cnn.json").write_text(json.dumps(grid))
-    from yeastzoi.train.sweep import run_sweep
+    from yeastzoi.train import run_sweep
     rows = {r["variant"]: r for r in run_sweep(zoo_spec("tiny"), tmp_path / "cnn.json", tmp_path / "cnn", dry=True)}
     assert rows["dilated_cnn_small"]["params"] == 320_708
     assert rows["dilated_cnn_large"]["params"] == 3_642_116
@@ -165,7 +163,7 @@ def test_train_sweep_array_index_kill_and_resume(tmp_path, caplog):
     data = make_track_dir(tmp_path / "data")
     grid = ROOT / "grids" / "tiny_two_variants.json"
     out = tmp_path / "sweep"
-    from yeastzoi.train.sweep import read_history, run_sweep
+    from yeastzoi.train import read_history, run_sweep
     rows = run_sweep(zoo_spec("tiny"), grid, out, data_dirs=[data], array_index=0, overrides=SMALL)
     by = {r["variant"]: r for r in rows}
     assert by["repeat1"]["status"] == "finished" and by["repeat2"]["status"] == "dry"
@@ -174,26 +172,21 @@ def test_train_sweep_array_index_kill_and_resume(tmp_path, caplog):
     assert rec0["peak_rss_mb"] > 50 and rec0["peak_rss_method"].startswith("VmHWM")
     mtime0 = (out / "repeat1" / "history.csv").stat().st_mtime_ns
 
-    # the full sweep, killed once variant 1 has written its first checkpoint
+    # the full sweep, killed (fault hook: os._exit(137)) right after variant 1 committed its
+    # first epoch and before that epoch's history.csv was published
     cmd = ["timeout", "-k", "5", "240", *map(str, _sweep_cmd(zoo_spec("tiny"), grid, "-o", out, "--train", data,
                                                               *_sets(SMALL)))]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    latest = out / "repeat2" / "checkpoints" / "latest"
-    try:
-        t0 = time.time()
-        while not latest.exists() and proc.poll() is None and time.time() - t0 < 230:
-            time.sleep(0.02)
-        assert latest.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    err = proc.stderr.read()
+    proc = subprocess.run(cmd, env=dict(_env(), YEASTZOI_FAULT_AT="after_commit:1"), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 137, proc.stderr[-2000:]
+    assert (out / "repeat2" / "checkpoints" / "latest").read_text().strip() == "epoch-0"
+    assert not (out / "repeat2" / "history.csv").exists()        # published only on the rerun
+    err = proc.stderr
     assert "variant 0 repeat1: finished; skipping" in err and "variant 1 repeat2: training" in err
     assert (out / "repeat1" / "history.csv").stat().st_mtime_ns == mtime0
     assert not (out / "repeat2" / "done.json").exists() and not (out / "repeat2" / "test_metrics.json").exists()
 
-    caplog.set_level(logging.INFO, logger="yeastzoi.train.sweep")
+    caplog.set_level(logging.INFO, logger="yeastzoi.train")
     run_sweep(zoo_spec("tiny"), grid, out, data_dirs=[data], jobs=1, overrides=SMALL)
     assert "variant 0 repeat1: finished; skipping" in caplog.text
     assert "variant 1 repeat2: resuming from its checkpoint" in caplog.text

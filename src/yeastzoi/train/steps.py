@@ -1,0 +1,147 @@
+"""Distributed train and evaluation steps (``strategy.run`` of a GradientTape step).
+
+    steps = Steps(model, optimizer, strategy, params["train"], is_lm=True, num_targets=4)
+    loss = steps.train_step(batch)          # one optimizer update on a distributed batch
+    metrics = steps.evaluate(data, "valid") # Σ over the split / Σ count, + the L2 penalty
+
+Each replica's loss is its share of the global loss: coverage losses are Σ per-example loss
+/ (global number of examples), the masked-LM loss is Σ w·CE / (global Σ m) (the denominators
+are all-reduced), and the L2 penalty of the layer regularisers is divided by the number of
+replicas; gradients are summed across replicas and clipped once (``global_clipnorm`` or
+``clip_norm``), so a batch gives the same update on 1 or N replicas (up to per-replica
+BatchNorm statistics). Validation losses are Σ over the split / Σ count (not a mean of batch
+means) plus the L2 penalty, like Keras' ``val_loss``. TensorFlow-specific.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .inputs import shard_policy
+
+
+class Steps:
+    """The compiled train step and the evaluation of a split for one model and strategy."""
+
+    def __init__(self, model, optimizer, strategy, train_params: dict, is_lm: bool, num_targets: int,
+                 loss_scaled: bool = False):
+        import tensorflow as tf
+        from .losses import coverage_loss
+        t = train_params
+        self.model, self.optimizer, self.strategy = model, optimizer, strategy
+        self.is_lm, self.num_targets, self.loss_scaled = is_lm, int(num_targets), loss_scaled
+        self.n_rep = int(strategy.num_replicas_in_sync)
+        self.loss_fn = None if is_lm else coverage_loss(t["loss"], t.get("total_weight", 1.0))
+        self.global_clip = float(t["global_clipnorm"]) if t.get("global_clipnorm") else None
+        self.var_clip = float(t["clip_norm"]) if t.get("clip_norm") and not self.global_clip else None
+        self._train_step = tf.function(self._train_replicas)
+        self._eval_step = tf.function(self._eval_replicas)
+
+    # ------------------------------------------------------------------ per replica
+    def _reg(self):
+        from keras import ops
+        losses = self.model.losses
+        if not losses:
+            return ops.convert_to_tensor(0.0, "float32")
+        total = ops.cast(losses[0], "float32")
+        for extra in losses[1:]:
+            total = total + ops.cast(extra, "float32")
+        return total
+
+    def _data_loss(self, ctx, batch, pred):
+        import tensorflow as tf
+        from keras import ops
+        from .losses import mlm_sums
+        SUM = tf.distribute.ReduceOp.SUM
+        if self.is_lm:
+            wce, _, _, cnt = mlm_sums(batch[1], pred, batch[2], batch[3])
+            return wce / ops.maximum(ctx.all_reduce(SUM, cnt), 1.0)
+        per = self.loss_fn(batch[1], pred)
+        nb = ctx.all_reduce(SUM, ops.cast(ops.shape(per)[0], "float32"))
+        return ops.sum(per) / ops.maximum(nb, 1.0)
+
+    def _clip(self, grads):
+        import tensorflow as tf
+        # on loss-scaled gradients the threshold scales too (LossScaleOptimizer unscales later)
+        factor = self.optimizer.dynamic_scale if self.loss_scaled else 1.0
+        if self.global_clip:
+            return tf.clip_by_global_norm(grads, self.global_clip * factor)[0]
+        return [tf.clip_by_norm(g, self.var_clip * factor) for g in grads]
+
+    def _train_fn(self, *batch):
+        import tensorflow as tf
+        from keras import ops
+        ctx = tf.distribute.get_replica_context()
+        model, optimizer = self.model, self.optimizer
+        with tf.GradientTape() as tape:
+            pred = ops.cast(model(batch[0], training=True), "float32")
+            loss = self._data_loss(ctx, batch, pred) + self._reg() / self.n_rep
+            scaled = optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, model.trainable_variables)
+        if self.n_rep > 1:
+            grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        if self.global_clip or self.var_clip:
+            grads = self._clip(grads)
+        if self.n_rep > 1:
+            # the optimizer sums gradients across replicas again: hand it each replica's share
+            grads = [g / self.n_rep for g in grads]
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    def _eval_fn(self, *batch):
+        from keras import ops
+        from .losses import mlm_sums
+        from .metrics import track_sums
+        x, y = batch[0], batch[1]
+        pred = ops.cast(self.model(x, training=False), "float32")
+        if self.is_lm:
+            return ops.stack(mlm_sums(y, pred, batch[2], batch[3]))
+        per = self.loss_fn(y, pred)
+        return (ops.stack([ops.sum(per), ops.cast(ops.shape(per)[0], "float32")]), track_sums(y, pred))
+
+    # ------------------------------------------------------------------ distributed
+    def _train_replicas(self, batch):
+        import tensorflow as tf
+        loss = self.strategy.run(self._train_fn, args=tuple(batch))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+
+    def _eval_replicas(self, batch):
+        import tensorflow as tf
+        out = self.strategy.run(self._eval_fn, args=tuple(batch))
+        return tf.nest.map_structure(lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None),
+                                     out)
+
+    def distribute(self, ds):
+        """A tf.data dataset split across the replicas (DATA sharding)."""
+        return self.strategy.experimental_distribute_dataset(shard_policy(ds))
+
+    def train_step(self, batch) -> float:
+        """One optimizer update; returns the global training loss of the batch."""
+        return float(self._train_step(batch))
+
+    def evaluate(self, data, split: str) -> dict:
+        """Loss and metrics over ``split`` (coverage: also ``_tracks``, the per-track sums)."""
+        from keras import ops
+        from .metrics import PearsonR2
+        reg = float(ops.convert_to_numpy(self._reg()))
+        if self.is_lm:
+            tot = np.zeros(4, np.float64)
+            for ds in data.make_evals(split):
+                for batch in self.distribute(ds):
+                    tot += np.asarray(self._eval_step(batch), np.float64)
+            wce, ce, corr, n = tot
+            n = max(n, 1.0)
+            return {"loss": float(wce / n + reg), "ce": float(ce / n), "accuracy": float(corr / n),
+                    "perplexity": math.exp(min(ce / n, 50.0))}
+        acc = PearsonR2(self.num_targets)
+        tot = np.zeros(2, np.float64)
+        for ds in data.make_evals(split):
+            for batch in self.distribute(ds):
+                ls, sums = self._eval_step(batch)
+                tot += np.asarray(ls, np.float64)
+                acc.add(np.asarray(sums))
+        out = {"loss": float(tot[0] / max(tot[1], 1.0) + reg)}
+        out.update(acc.summary())
+        out["_tracks"] = acc
+        return out
