@@ -278,12 +278,13 @@ def fit_on_split(model, data_dir, split: str = "train", files=None,
     :class:`MarkovModel` or :class:`KmerModel`) per species; returns ``model``."""
     import tensorflow as tf
     from ..data.pipeline import read_statistics, record_files
-    from ..data.tfrecords import parse_example
+    from ..data.tfrecords import parse_example, verify_records
     stats = read_statistics(data_dir)
     L = int(stats["seq_length"])
     files = list(files) if files is not None else record_files(data_dir, split)
     if not files:
         raise YeastzoiError(f"{data_dir}: no {split}-*.tfr records to fit the {model.name} baseline on")
+    verify_records(files)        # damaged record files: one-line error naming the file
     total = int(stats.get(f"{split}_seqs", 0)) or None
     update = (progress or noop_progress)(f"{model.name} fit ({split})", total)
     ds = tf.data.TFRecordDataset(files, compression_type="ZLIB").map(
