@@ -37,6 +37,7 @@ def main(argv=None):
     ap.add_argument("--mask-rate", type=float, default=0.15, help="fraction masked per round [0.15]")
     ap.add_argument("--panel-bp", type=int, default=100, help="bp per logo row [100]")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "model", "fasta", "bed", "gtf")  # before TensorFlow loads
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     if args.gene and not args.gtf:

@@ -45,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2, help="threads for minimap2 [2]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "fasta", "targets", "gaps", "umap", "blacklist", "limit", "gtf")  # before TensorFlow loads
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_data")

@@ -44,6 +44,7 @@ def main(argv=None):
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "model", "data_dir", "gtf", "compare")  # before TensorFlow loads
     args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

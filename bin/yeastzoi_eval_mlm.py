@@ -59,6 +59,7 @@ def main(argv=None):
                     f"{len(args.inputs)} argument(s): {' '.join(args.inputs)}"
                     + ("" if args.baselines_only else " (use --baselines-only DATA_DIR for no model)"))
     params, model, data_dir = (None, None, args.inputs[0]) if args.baselines_only else args.inputs
+    model = cli.model_path(model)  # a file, or a shipped model's short name
     splits = [s.strip() for s in args.split.split(",") if s.strip()]
     if not splits or len(set(splits)) != len(splits):
         return fail(f"--split {args.split}: expected distinct comma-separated split names, e.g. valid,test")

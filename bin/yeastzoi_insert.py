@@ -30,6 +30,7 @@ def main(argv=None):
     cli.add_scoring_arguments(ap, stats="logSED,SED")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "models", "inserts", "fasta", "gtf", "targets")  # before TensorFlow loads
     args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

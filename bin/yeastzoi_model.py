@@ -20,6 +20,7 @@ def main(argv=None):
     ap.add_argument("--restore", help="weights to load (.h5 baskerville/yeastzoi, or .keras)")
     ap.add_argument("--trunk", action="store_true", help="restore the trunk only (skip head mismatches)")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "restore")  # before TensorFlow loads
     cli.setup_logging(args)
     from yeastzoi.model.loader import read_meta
     from yeastzoi.model.seqnn import SeqNN

@@ -34,6 +34,7 @@ def main(argv=None):
     ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     ap.add_argument("--batch-size", type=int, default=4, help="masked inputs per model call [4]")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "model", "fasta", "gtf")  # before TensorFlow loads
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     motifs = [m.strip() for m in args.motifs.split(",") if m.strip()]

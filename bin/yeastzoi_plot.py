@@ -32,6 +32,7 @@ def main(argv=None):
     ap.add_argument("--no-observed", action="store_true", help="predictions only")
     ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "model", "fasta", "gtf", "targets")  # before TensorFlow loads
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     import logging

@@ -52,6 +52,7 @@ def main(argv=None):
                     help="override a params.json value, e.g. model.seq_length=2048")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "models", "fasta", "bed", "targets")  # before TensorFlow loads
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_predict")

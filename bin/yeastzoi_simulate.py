@@ -28,6 +28,7 @@ def main(argv=None):
                     help="RNA-seq conditions; 0 is basal, each other induces one factor [4]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "genome_dir")  # before TensorFlow loads
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from yeastzoi.simulate.run import simulate_genome
 

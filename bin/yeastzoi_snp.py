@@ -27,6 +27,7 @@ def main(argv=None):
                     help="zero-shot LM score log p(alt) - log p(ref) at the masked position (LLR)")
     ap.add_argument("--sed-bp", type=int, default=1024, help="SED/logSED read-out: bins within this many bp of the variant [1024]")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "models", "variants", "fasta", "targets")  # before TensorFlow loads
     cli.setup_logging(args)
     args.params = cli.effective_params_path(args, args.out)
     from yeastzoi.score.lm import score_variants_lm

@@ -24,6 +24,7 @@ def main(argv=None):
     ap.add_argument("--biotype", default=None,
                     help="score only genes of this biotype, e.g. protein_coding [all]")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "models", "variants", "fasta", "gtf", "targets")  # before TensorFlow loads
     cli.setup_logging(args)
     args.params = cli.effective_params_path(args, args.out)
     from yeastzoi.score.genes import load_annotation

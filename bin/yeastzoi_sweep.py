@@ -39,6 +39,7 @@ def main(argv=None):
     ap.add_argument("--num-features", type=int, default=None,
                     help="input channels of the dry-run build [grid's num_features, else the spec's, else 4]")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "grid", "data_dirs")  # before TensorFlow loads
     cli.setup_logging(args)
     from yeastzoi.train import format_table, run_sweep
     rows = run_sweep(args.params, args.grid, args.out, data_dirs=args.data_dirs, jobs=args.jobs,

@@ -48,6 +48,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=None, help="random seed [train.seed, else 0]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "params", "data_dirs", "restore")  # before TensorFlow loads
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("absl").setLevel(logging.WARNING)
