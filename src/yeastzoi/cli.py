@@ -334,7 +334,8 @@ class StderrRedirect:
                                          stdin=read_fd, stdout=subprocess.DEVNULL, stderr=self.saved,
                                          start_new_session=True)  # Ctrl-C reaches the script, not the filter
         except OSError:
-            os.close(read_fd), os.close(write_fd), os.close(self.saved)
+            for fd in (read_fd, write_fd, self.saved):
+                os.close(fd)
             raise
         os.close(read_fd)
         if os.isatty(self.saved) and "COLUMNS" not in os.environ:   # tqdm sizes its bars from it
