@@ -96,3 +96,14 @@ def test_jax_models_run_without_tensorflow(tmp_path):
     res = json.loads(r.stdout.splitlines()[-1])
     assert res["backend"] == "jax" and res["tensorflow"] == []
     assert res["diff"] < 1e-6 and res["shape"] == [2, 112, 14]
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="training under another Keras backend is refused")
+def test_training_under_another_backend_is_a_one_line_error(tmp_path):
+    """Models build and predict under JAX, training runs on the TensorFlow engine: a clear
+    refusal before anything is written (no traceback from tf.train.Checkpoint)."""
+    from yeastzoi import YeastzoiError
+    from yeastzoi.train import train
+    with pytest.raises(YeastzoiError, match="TensorFlow engine"):
+        train(ZOO_DIR / "tiny.json", [tmp_path], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -78,6 +78,16 @@ def _check_paths(data_dirs, restore, trunk) -> list[Path]:
     return data_dirs
 
 
+def _check_backend() -> None:
+    """Training (tf.data, tf.distribute, tf.train.Checkpoint) runs on the TensorFlow engine;
+    models build and predict under any Keras backend, but train only under TensorFlow."""
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        raise YeastzoiError(f"training runs on the TensorFlow engine, but KERAS_BACKEND is "
+                            f"{keras.backend.backend()!r}; unset KERAS_BACKEND (or set it to tensorflow) "
+                            f"to train, and use the other backend to predict")
+
+
 def train(params, data_dirs, out_dir, restore=None, trunk: bool = False, strategy: str = "none",
           mixed_precision: bool = False, species: str | None = None, seed: int | None = None,
           progress=None, overrides: list[str] | None = None, splits: dict | None = None) -> dict:
@@ -97,6 +107,7 @@ def train(params, data_dirs, out_dir, restore=None, trunk: bool = False, strateg
     Returns a summary dict (epochs, best epoch and valid loss, test metrics, paths).
     Every problem found before training is a one-line YeastzoiError and leaves OUT untouched.
     """
+    _check_backend()
     params = _load_spec(params, overrides)
     data_dirs = _check_paths(data_dirs, restore, trunk)
     fault_setting()                       # a malformed YEASTZOI_FAULT_AT is an error up front
