@@ -155,22 +155,15 @@ def setup_logging(args=None, log_file=None) -> None:
 
 def add_scoring_arguments(ap: argparse.ArgumentParser, stats: str = "logSED") -> None:
     """The options every sequence-edit scorer shares (ISM, insertions, deletion scans)."""
+    from .score.options import add_scoring_options
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--stats", default=stats, help=f"statistics, comma-separated [{stats}]")
-    ap.add_argument("--rc", action="store_true", help="average forward and reverse-complement predictions")
-    ap.add_argument("--shifts", default="0", help="comma-separated input shifts, bp [0]")
-    ap.add_argument("--targets", help="targets sheet (default: targets.txt beside the model)")
-    ap.add_argument("--no-untransform", action="store_true", help="score in the models' transformed space")
-    ap.add_argument("--species", help="species channel (default: the model's first species)")
-    ap.add_argument("--batch-size", type=int, default=8, help="sequences per model call [8]")
+    add_scoring_options(ap, stats)
 
 
 def scoring_options(args):
-    """:class:`yeastzoi.score.snps.ScoreOptions` from :func:`add_scoring_arguments`' options."""
-    from .score.snps import ScoreOptions, parse_shifts, parse_stats
-    return ScoreOptions(stats=parse_stats(args.stats), rc=args.rc, shifts=parse_shifts(args.shifts),
-                        untransform=not args.no_untransform, batch_size=args.batch_size,
-                        species=args.species).check()
+    """:class:`yeastzoi.score.options.ScoreOptions` from :func:`add_scoring_arguments`' options."""
+    from .score.options import options_from_args
+    return options_from_args(args)
 
 
 @contextlib.contextmanager

@@ -61,6 +61,18 @@ def parse_stats(stats, allowed=STATS + LM_STATS) -> list[str]:
     return out
 
 
+def add_scoring_options(ap, stats: str) -> None:
+    """The options every scorer shares (variants, ISM, insertions, deletion scans): --stats,
+    --rc, --shifts, --targets, --no-untransform, --species, --batch-size."""
+    ap.add_argument("--stats", default=stats, help=f"comma-separated: {','.join(STATS)} [{stats}]")
+    ap.add_argument("--rc", action="store_true", help="average forward and reverse-complement predictions")
+    ap.add_argument("--shifts", default="0", help="comma-separated shifts (bp) to average, e.g. 0,1,-1 [0]")
+    ap.add_argument("--targets", help="targets sheet for untransforming (default: targets.txt beside the model)")
+    ap.add_argument("--no-untransform", action="store_true", help="keep predictions in the model's transformed space")
+    ap.add_argument("--species", help=SPECIES_HELP)
+    ap.add_argument("--batch-size", type=int, default=8, help="sequences per model call [8]")
+
+
 def add_variant_arguments(ap, stats: str = "SAD,logSED") -> None:
     """The arguments of the variant-scoring scripts (defined here so that yeastzoi_snp.py and
     yeastzoi_snpgene.py share them without importing each other; the scripts add ``--set``
@@ -70,17 +82,11 @@ def add_variant_arguments(ap, stats: str = "SAD,logSED") -> None:
     ap.add_argument("variants", help="VCF (1-based) or TSV with chrom, pos, ref, alt")
     ap.add_argument("-f", "--fasta", required=True, help="reference FASTA")
     ap.add_argument("-o", "--out", required=True, help="output folder (scores.h5 [, scores.tsv])")
-    ap.add_argument("--stats", default=stats, help=f"comma-separated: {','.join(STATS)} [{stats}]")
-    ap.add_argument("--rc", action="store_true", help="average forward and reverse-complement predictions")
-    ap.add_argument("--shifts", default="0", help="comma-separated shifts (bp) to average, e.g. 0,1,-1 [0]")
-    ap.add_argument("--targets", help="targets sheet for untransforming (default: targets.txt beside the model)")
-    ap.add_argument("--no-untransform", action="store_true", help="keep predictions in the model's transformed space")
-    ap.add_argument("--species", help=SPECIES_HELP)
+    add_scoring_options(ap, stats)
     ap.add_argument("--flip", action="store_true", help="swap REF/ALT where ALT matches the FASTA instead of REF")
     ap.add_argument("--stitch", choices=("left", "right"), default="left", help="indel window stitching [left]")
     ap.add_argument("--cluster-bp", type=int, default=0,
                     help="variants within this many bp share one window and reference prediction [0]")
-    ap.add_argument("--batch-size", type=int, default=8, help="sequences per model call [8]")
     ap.add_argument("--shard", help="i/N: score only the i-th of N contiguous parts (1-based)")
     ap.add_argument("--tsv", action="store_true", help="also write scores.tsv (one line per variant × track)")
 

@@ -43,18 +43,13 @@ def compute_stats(ref: np.ndarray, alt: np.ndarray, stats: Sequence[str],
     out = {}
     cnt = np.maximum(wa.sum(1), 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if {"SAD", "logSAD"} & set(stats):
-            rs, as_ = (ref * wa).sum(1), (alt * wa).sum(1)
-            if "SAD" in stats:
-                out["SAD"] = as_ - rs
-            if "logSAD" in stats:
-                out["logSAD"] = np.log2(np.maximum(as_, 0) + 1) - np.log2(np.maximum(rs, 0) + 1)
-        if {"SED", "logSED"} & set(stats):
-            rs, as_ = (ref * we).sum(1), (alt * we).sum(1)
-            if "SED" in stats:
-                out["SED"] = as_ - rs
-            if "logSED" in stats:
-                out["logSED"] = np.log2(np.maximum(as_, 0) + 1) - np.log2(np.maximum(rs, 0) + 1)
+        for name, w in (("SAD", wa), ("SED", we)):      # sums over all / over the effect bins
+            if {name, f"log{name}"} & set(stats):
+                rs, as_ = (ref * w).sum(1), (alt * w).sum(1)
+                if name in stats:
+                    out[name] = as_ - rs
+                if f"log{name}" in stats:
+                    out[f"log{name}"] = np.log2(np.maximum(as_, 0) + 1) - np.log2(np.maximum(rs, 0) + 1)
         d = (alt - ref) * wa
         if "D1" in stats:
             out["D1"] = np.abs(d).sum(1) / cnt
