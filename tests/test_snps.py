@@ -395,3 +395,36 @@ def test_snpgene_cli(world, tmp_path):
     first_q = list(res.pairs["gene_id"]).index("gQ")
     assert np.isnan(res.stats["logSED"][0, 2]) and np.isnan(res.stats["logSED"][first_q, 1])
     assert np.isfinite(res.stats["logSED"][0, [0, 1, 3]]).all()
+
+
+def test_failed_run_leaves_the_folder_as_it_found_it(world, tmp_path):
+    """A finished run's folder (scores.h5 + the params.json it ran with), then a rerun with a
+    different spec (--set) that fails on its VCF: exit 2, one error line, and both files are
+    byte-identical to the finished run's (params.json lands only when a run succeeds)."""
+    d = world["dir"]
+    out = tmp_path / "out"
+    ok = _cli(world["params"], d / "m0" / "model.h5", world["vcf"], "-f", world["fasta"], "-o", out,
+              "--targets", d / "targets.txt", "-q")
+    assert ok.returncode == 0, ok.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert {"scores.h5", "params.json"} <= set(before)
+    bad = tmp_path / "bad.vcf"
+    bad.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchrZ\t10\tx\tA\tC\n")
+    r = _cli(world["params"], d / "m0" / "model.h5", bad, "-f", world["fasta"], "-o", out,
+             "--set", "train.learning_rate=0.5", "-q")
+    assert r.returncode == 2
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [r.stderr.strip()] and r.stderr.startswith("error:")
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_truncated_model_file_is_one_line(world, tmp_path):
+    d = world["dir"]
+    cut = tmp_path / "cut" / "model.h5"
+    cut.parent.mkdir()
+    data = (d / "m0" / "model.h5").read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    r = _cli(world["params"], cut, world["vcf"], "-f", world["fasta"], "-o", tmp_path / "out", "-q")
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(cut) in lines[0] and "truncated" in lines[0], r.stderr
+    assert not (tmp_path / "out").exists()

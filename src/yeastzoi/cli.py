@@ -30,8 +30,10 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from . import YeastzoiError, zoo_model, zoo_models, zoo_spec, zoo_specs
@@ -120,9 +122,12 @@ def check_inputs(args, *names: str) -> None:
 
 
 def effective_params_path(args, out) -> str | None:
-    """Apply ``--set`` overrides to ``args.params``, save the effective spec beside the output
-    (``out`` is the output folder, or a file whose folder is used) and return its path, which
-    the script then reads instead. ``-`` (use the spec stored in the model) is returned as is."""
+    """Apply ``--set`` overrides to ``args.params`` and return the path of the effective spec,
+    which the script then reads instead. The spec is written to a temporary file and lands
+    as ``params.json`` beside the output (``out``: the output folder, or a file whose folder
+    is used) only when the script succeeds (:func:`call`), so a failed run never leaves a
+    params.json that disagrees with the results already in that folder. ``-`` (use the spec
+    stored in the model) is returned as is."""
     args.params = params_path(args.params)
     if args.params in (None, "-"):
         if getattr(args, "overrides", None):
@@ -130,7 +135,24 @@ def effective_params_path(args, out) -> str | None:
         return args.params
     out = Path(out)
     folder = out if not out.suffix else out.parent
-    return str(save_effective_params(load_params_arg(args), folder))
+    params = load_params_arg(args)
+    tmp = Path(tempfile.mkdtemp(prefix="yeastzoi-params-"))
+    _ON_SUCCESS.append((save_effective_params(params, tmp), folder / "params.json"))
+    return str(tmp / "params.json")
+
+
+#: (temporary file, destination) pairs that :func:`call` moves into place when main succeeds
+_ON_SUCCESS: list[tuple[Path, Path]] = []
+
+
+def _finish_outputs(success: bool) -> None:
+    while _ON_SUCCESS:
+        tmp, dest = _ON_SUCCESS.pop()
+        if success:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tmp, dest.with_name(f".{dest.name}.tmp"))
+            os.replace(dest.with_name(f".{dest.name}.tmp"), dest)
+        shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
 def save_effective_params(params: dict, out_dir) -> Path:
@@ -390,14 +412,20 @@ def error_line(message: str) -> None:
 def call(main, argv=None) -> int:
     """Call ``main(argv)`` and return its exit status; a YeastzoiError becomes a one-line
     ``error:`` message on stderr and status 2 (what users see; tests call this too)."""
+    status = 1
     try:
-        return main(argv) or 0
+        status = main(argv) or 0
+        return status
     except YeastzoiError as e:
         error_line(str(e))
-        return 2
+        status = 2
+        return status
     except KeyboardInterrupt:
         error_line("interrupted")
-        return 130
+        status = 130
+        return status
+    finally:
+        _finish_outputs(status == 0)
 
 
 def run(main) -> None:

@@ -52,13 +52,17 @@ def read_meta(path) -> dict | None:
     else ``model_meta.json`` beside it; None when there is neither."""
     path = Path(path)
     meta = None
-    if path.suffix == ".h5" and path.exists():
-        from .weights import read_h5_attr
-        meta = read_h5_attr(path, "yeastzoi_meta")
-    elif path.suffix == ".keras" and path.exists():
-        with zipfile.ZipFile(path) as z:
-            if "yeastzoi_meta.json" in z.namelist():
-                meta = json.loads(z.read("yeastzoi_meta.json"))
+    try:
+        if path.suffix == ".h5" and path.exists():
+            from .weights import read_h5_attr
+            meta = read_h5_attr(path, "yeastzoi_meta")
+        elif path.suffix == ".keras" and path.exists():
+            with zipfile.ZipFile(path) as z:
+                if "yeastzoi_meta.json" in z.namelist():
+                    meta = json.loads(z.read("yeastzoi_meta.json"))
+    except (OSError, zipfile.BadZipFile) as e:   # h5py: truncated / not HDF5; zip: damaged archive
+        raise YeastzoiError(f"{path}: not a readable model file ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:80]}); it is truncated or damaged — copy or save it again") from None
     if meta is None and (path.parent / META_NAME).exists():
         meta = json.loads((path.parent / META_NAME).read_text())
     return meta
