@@ -64,3 +64,24 @@ def zoo_model(name: str) -> Path:
         raise YeastzoiError(f"{name}: no such shipped model; known models: {', '.join(zoo_models()) or 'none'}"
                             f" (in {DATA_DIR})")
     return path
+
+
+def lazy_exports(package: str, exports: dict[str, str]):
+    """PEP 562 ``__getattr__`` and ``__dir__`` for a subpackage whose public names
+    (``exports``: name → module inside ``package``) are imported on first use, so importing a
+    light name never pulls in TensorFlow. Each subpackage ``__init__`` does::
+
+        __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+    """
+    import importlib
+
+    def __getattr__(name):
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f".{module}", package), name)
+
+    def __dir__():
+        return sorted(set(vars(importlib.import_module(package))) | set(exports))
+
+    return __getattr__, __dir__

@@ -3,7 +3,7 @@
 Public names are imported lazily (PEP 562) so that importing a light name never pulls in
 TensorFlow; ``from yeastzoi.train import X`` works for every name in ``__all__``.
 """
-import importlib
+from .. import lazy_exports
 
 _EXPORTS = {
     'CKPT_DIR': 'checkpoints',
@@ -99,13 +99,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
