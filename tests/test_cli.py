@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import yeastzoi
-from yeastzoi import YeastzoiError, cli
+from yeastzoi import YeastzoiError, cli, stderr_filter
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
@@ -44,7 +44,7 @@ BAR = [b"\r  0%|          | 0/4 [00:00<?, ?it/s]", b"\r 50%|#####     | 2/4 [00:
 
 
 def test_filter_drops_the_noise_and_passes_everything_else():
-    f = cli.StderrFilter()
+    f = stderr_filter.StderrFilter()
     out = b"".join(f.feed(line) for line in NOISE_LINES)
     out += f.feed(LOG_LINE)
     out += f.feed(BAR[0]) + f.feed(BAR[1])       # a progress bar is forwarded at once, not held
@@ -58,7 +58,7 @@ def test_filter_drops_the_noise_and_passes_everything_else():
 
 
 def test_filter_handles_split_and_merged_reads():
-    f = cli.StderrFilter()
+    f = stderr_filter.StderrFilter()
     noise = NOISE_LINES[1]
     assert f.feed(noise[:40]) == b""               # an incomplete line is held ...
     assert f.feed(noise[40:] + LOG_LINE[:10]) == b""
@@ -70,19 +70,19 @@ def test_filter_handles_split_and_merged_reads():
 
 
 def test_fresh_line_after_a_progress_bar_only():
-    f = cli.StderrFilter()
-    assert f.feed(LOG_LINE + cli.FRESH_LINE + b"error: x\n") == LOG_LINE + b"error: x\n"
-    assert f.feed(BAR[1] + cli.FRESH_LINE + b"error: x\n") == BAR[1] + b"\nerror: x\n"
+    f = stderr_filter.StderrFilter()
+    assert f.feed(LOG_LINE + stderr_filter.FRESH_LINE + b"error: x\n") == LOG_LINE + b"error: x\n"
+    assert f.feed(BAR[1] + stderr_filter.FRESH_LINE + b"error: x\n") == BAR[1] + b"\nerror: x\n"
     cleared = b"\r" + b" " * len(BAR[1]) + b"\r"     # what tqdm(leave=False) writes when closed
-    assert f.feed(BAR[1] + cleared + cli.FRESH_LINE + b"error: x\n") == BAR[1] + cleared + b"error: x\n"
+    assert f.feed(BAR[1] + cleared + stderr_filter.FRESH_LINE + b"error: x\n") == BAR[1] + cleared + b"error: x\n"
 
 
 def test_filter_stream_copies_through_the_filter():
     r_in, w_in = os.pipe()
     r_out, w_out = os.pipe()
-    os.write(w_in, b"".join(NOISE_LINES) + LOG_LINE + BAR[1] + cli.FRESH_LINE + b"error: bad\n")
+    os.write(w_in, b"".join(NOISE_LINES) + LOG_LINE + BAR[1] + stderr_filter.FRESH_LINE + b"error: bad\n")
     os.close(w_in)
-    cli.filter_stream(r_in, w_out)
+    stderr_filter.filter_stream(r_in, w_out)
     os.close(r_in), os.close(w_out)
     with os.fdopen(r_out, "rb") as fh:
         assert fh.read() == LOG_LINE + BAR[1] + b"\nerror: bad\n"
