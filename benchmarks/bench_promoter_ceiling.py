@@ -39,26 +39,30 @@ VALID = ("chrXI", "chrXIII", "chrXV")
 TEST = ("chrXII", "chrXIV", "chrXVI")
 
 
-def promoters(genome_dir: Path, genes: pd.DataFrame, width: int) -> np.ndarray:
-    """One-hot (G, width, 4) gene-oriented promoters (the ``width`` bp upstream of each TSS)."""
+def chromosome_codes(genome_dir: Path) -> dict:
+    """chrom → uint8 codes (A0 C1 G2 T3 N4) of every chromosome of ``genome_dir/genome.fa``."""
     from yeastzoi.genome import Genome
+    genome = Genome(genome_dir / "genome.fa")
+    return {c: genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items()}
+
+
+def promoters(chrom_codes: dict, genes: pd.DataFrame, width: int) -> np.ndarray:
+    """One-hot (G, width, 4) gene-oriented promoters (the ``width`` bp upstream of each TSS)."""
     from yeastzoi.genome.dna import codes_to_onehot
     from yeastzoi.simulate.model import promoter_codes
-    genome = Genome(genome_dir / "genome.fa")
-    chrom_codes = {c: genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items() if c in set(genes["chrom"])}
     return np.stack([codes_to_onehot(promoter_codes(chrom_codes[g.chrom], int(g.tss), g.strand, width))
                      for g in genes.itertuples()])
 
 
-def random_library(genome_dir: Path, n: int, width: int, conditions: int, seed: int):
+def random_library(chrom_codes: dict, n: int, width: int, conditions: int, seed: int):
     """(one-hot (n, width, 4), log2 expression (n, conditions)) of n random promoters labelled
     by the simulator's expression model (default :class:`~yeastzoi.simulate.config.SimConfig`)."""
-    from yeastzoi.genome import Genome, background_from_codes
+    from yeastzoi.genome import background_from_codes
     from yeastzoi.genome.dna import codes_to_onehot
     from yeastzoi.simulate import model as sm
     from yeastzoi.simulate.config import SimConfig
-    cfg, genome = SimConfig(), Genome(genome_dir / "genome.fa")
-    bg = background_from_codes(np.concatenate([genome.fetch_codes(c, 0, k) for c, k in genome.chroms.items()]))
+    cfg = SimConfig()
+    bg = background_from_codes(np.concatenate(list(chrom_codes.values())))
     ms = sm.build_motifset(cfg, bg)
     W, _ = sm.condition_weights(ms, cfg, conditions)
     rng = np.random.default_rng(seed)
@@ -82,23 +86,18 @@ def build_model(width: int, outputs: int):
 
 
 def variant_frame(sim: Path, predict, conditions: list) -> pd.DataFrame:
-    """TRUTH_COLUMNS rows: predicted LFC = f(ALT promoter) − f(REF promoter) per condition."""
+    """Truth rows (:func:`yeastzoi.plots.demo_truth.truth_rows`) scored by the predicted
+    LFC = f(ALT promoter) − f(REF promoter) of each condition (promoters from truth/mpra.tsv);
+    ``conditions``: the condition of each output column of ``predict``."""
     from yeastzoi.genome.dna import codes_to_onehot, seq_to_codes
-    from yeastzoi.plots.demo_truth import TRUTH_COLUMNS
-    from yeastzoi.score.variants import read_variants
+    from yeastzoi.plots.demo_truth import truth_rows
     mpra = pd.read_csv(sim / "truth" / "mpra.tsv", sep="\t").drop_duplicates(["variant_id", "allele"])
     seqs = mpra.pivot(index="variant_id", columns="allele", values="sequence")
     onehot = lambda s: np.stack([codes_to_onehot(seq_to_codes(x)) for x in s])
     delta = predict(onehot(seqs["alt"])) - predict(onehot(seqs["ref"]))   # (V, C)
-    index = {v: i for i, v in enumerate(seqs.index)}
-    variants, _ = read_variants(sim / "truth" / "variants.vcf")
-    rows = []
-    for ci, cond in enumerate(conditions):
-        for v in variants:
-            if v.id in index and "LFC" in v.info:
-                rows.append((v.chrom, v.pos, v.ref, v.alt, v.info.get("GENE"), str(v.info.get("CLASS")), cond,
-                             float(str(v.info["LFC"]).split(",")[ci]), float(delta[index[v.id], ci])))
-    return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+    index, column = {v: i for i, v in enumerate(seqs.index)}, {c: i for i, c in enumerate(conditions)}
+    return truth_rows(sim / "truth" / "variants.vcf",
+                      lambda v, ci, cond: delta[index[v.id], column[cond]] if v.id in index else None)
 
 
 def main(argv=None):
@@ -117,11 +116,12 @@ def main(argv=None):
     keras.utils.set_random_seed(a.seed)
     genes = pd.read_csv(a.sim / "truth" / "genes.tsv", sep="\t")
     expr_cols = [c for c in genes.columns if c.startswith("expr_")]
-    X, Y = promoters(a.genome, genes, a.width), genes[expr_cols].to_numpy(np.float32)
+    chrom_codes = chromosome_codes(a.genome)
+    X, Y = promoters(chrom_codes, genes, a.width), genes[expr_cols].to_numpy(np.float32)
     split = np.where(genes["chrom"].isin(TEST), "test", np.where(genes["chrom"].isin(VALID), "valid", "train"))
     Xtr, Ytr = X[split == "train"], Y[split == "train"]
     if a.library:
-        Xl, Yl = random_library(a.genome, a.library, a.width, len(expr_cols), a.seed)
+        Xl, Yl = random_library(chrom_codes, a.library, a.width, len(expr_cols), a.seed)
         Xtr, Ytr = np.concatenate([Xtr, Xl]), np.concatenate([Ytr, Yl])
     model = build_model(a.width, len(expr_cols))
     stop = keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)

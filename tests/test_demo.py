@@ -241,3 +241,21 @@ def test_build_report_without_outputs_says_what_is_missing(tmp_path, monkeypatch
     html = demo_report.build_report(tmp_path, []).read_text()
     assert "step eval_lm has not run" in html and "step eval_tracks has not run" in html
     assert "not found" in html                                   # the shipped models
+
+
+def test_truth_rows_take_any_scorer_and_skip_unscored_variants(tmp_path):
+    from yeastzoi.plots.demo_truth import truth_frame, truth_rows
+    fake_outputs(tmp_path)
+    vcf = tmp_path / "sim" / "truth" / "variants.vcf"
+    # a scorer that knows only chrI variants: 10 × position in condition 0, −1 × in condition 1
+    rows = truth_rows(vcf, lambda v, ci, cond: (10.0 if ci == 0 else -1.0) * v.pos if v.chrom == "chrI" else None)
+    assert len(rows) == 2 * 5 and set(rows["condition"]) == {"basal", "induce_GCN4"}
+    r = rows.set_index(["pos", "condition"])
+    assert r.at[(300, "basal"), "score"] == 3000.0 and r.at[(300, "induce_GCN4"), "score"] == -300.0
+    assert r.at[(300, "basal"), "lfc"] == -0.7 and r.at[(300, "induce_GCN4"), "lfc"] == -0.1
+    assert r.at[(500, "basal"), "cls"] == "create" and r.at[(500, "basal"), "gene"] == "G500"
+    # truth_frame is truth_rows scored from scores.h5: all 8 variants, predicted logSED as written
+    # (stored as float16)
+    frame = truth_frame(tmp_path / "variants" / "scores.h5", vcf)
+    assert len(frame) == 16
+    assert np.allclose(frame[frame["condition"] == "basal"]["score"], [s for *_, s in TRUTH], atol=1e-3)

@@ -51,6 +51,7 @@ _EXPORTS = {
     'rna_tracks': 'demo_truth',
     'condition_tracks': 'demo_truth',
     'truth_frame': 'demo_truth',
+    'truth_rows': 'demo_truth',
     'class_accuracy': 'demo_truth',
     'plot_score_vs_truth': 'demo_truth',
     'BASE_COLORS': 'genome_tracks',

@@ -43,22 +43,31 @@ def condition_tracks(truth_vcf) -> dict:
     return {c: rna_tracks(c) for c in truth_conditions(Path(truth_vcf))}
 
 
-def truth_frame(scores_h5, truth_vcf, stat: str = "logSED") -> pd.DataFrame:
+def truth_rows(truth_vcf, score) -> pd.DataFrame:
     """One row per (scored truth variant, condition): :data:`TRUTH_COLUMNS` (``cls`` = the
-    truth CLASS, ``lfc`` = the true LFC in that condition, ``score`` = the predicted one)."""
+    truth CLASS, ``lfc`` = the true LFC in that condition). ``score(variant, ci, cond)``
+    gives the predicted score of a :class:`~yeastzoi.score.variants.Variant` in condition
+    number ``ci`` named ``cond``, or None when it was not scored."""
     truth_vcf = Path(truth_vcf)
-    res = read_scores_h5(scores_h5)
     truth, _ = read_variants(truth_vcf)
-    keys = [variant_key(v.chrom, v.pos, v.ref, v.alt) for v in truth]
-    genes = {k: v.info.get("GENE") for k, v in zip(keys, truth)}
     rows = []
     for ci, cond in enumerate(truth_conditions(truth_vcf)):
-        scores = variant_scores(res, stat, rna_tracks(cond), genes)
-        for key, v in zip(keys, truth):
-            if key in scores and "LFC" in v.info:
+        for v in truth:
+            s = score(v, ci, cond) if "LFC" in v.info else None
+            if s is not None:
                 rows.append((v.chrom, v.pos, v.ref, v.alt, v.info.get("GENE"), str(v.info.get("CLASS", "?")),
-                             cond, float(str(v.info["LFC"]).split(",")[ci]), float(scores[key])))
+                             cond, float(str(v.info["LFC"]).split(",")[ci]), float(s)))
     return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+
+
+def truth_frame(scores_h5, truth_vcf, stat: str = "logSED") -> pd.DataFrame:
+    """:func:`truth_rows` scored by a ``scores.h5`` (``score`` = the predicted ``stat`` of the
+    variant's own gene, mean of the condition's stranded RNA-seq tracks)."""
+    res = read_scores_h5(scores_h5)
+    truth, _ = read_variants(Path(truth_vcf))
+    genes = {variant_key(v.chrom, v.pos, v.ref, v.alt): v.info.get("GENE") for v in truth}
+    per_cond = {cond: variant_scores(res, stat, rna_tracks(cond), genes) for cond in truth_conditions(Path(truth_vcf))}
+    return truth_rows(truth_vcf, lambda v, ci, cond: per_cond[cond].get(variant_key(v.chrom, v.pos, v.ref, v.alt)))
 
 
 def _metrics(group: pd.DataFrame, neutral: pd.DataFrame) -> dict:
