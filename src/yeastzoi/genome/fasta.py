@@ -20,9 +20,12 @@ LINE_WIDTH = 60
 
 
 def open_text(path):
-    """Open a text file for reading, gunzipping ``.gz`` files (UTF-8, bad bytes replaced)."""
+    """Open a text file for reading, gunzipping gzip/BGZF files (recognised by content, not
+    by name; UTF-8, bad bytes replaced)."""
     path = Path(path)
-    if path.suffix == ".gz":
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    if gz:
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")
 

@@ -33,6 +33,7 @@ import pandas as pd
 from yeastzoi import YeastzoiError
 from yeastzoi.fileio import write_json_atomic
 from yeastzoi.genome.annotation import read_gtf
+from yeastzoi.genome.coordmap import CHAIN_NAME
 from yeastzoi.genome.fasta import write_fasta
 from yeastzoi.genome.genes import genes_table, sort_gene_rows, write_gtf
 from yeastzoi.genome.reference import Genome
@@ -56,7 +57,7 @@ def genome_paths(out_dir) -> dict[str, Path]:
 
 
 def write_genome_dir(out_dir, records, manifest: dict, gtf: pd.DataFrame | None = None, repeats=(),
-                     gaps=(), gtf_source: str = "yeastzoi") -> dict[str, Path]:
+                     gaps=(), gtf_source: str = "yeastzoi", extra: dict | None = None) -> dict[str, Path]:
     """Write a genome folder atomically and return its paths (``gtf`` only with an annotation).
 
     ``records``: (name, sequence) in output order (names must be unique: a duplicate is a
@@ -65,7 +66,9 @@ def write_genome_dir(out_dir, records, manifest: dict, gtf: pd.DataFrame | None 
     by chromosome order, start, end); ``manifest``: genome.json's content. Everything is
     written into a temporary folder beside ``out_dir`` that replaces ``out_dir`` at the
     end; into an existing non-empty folder the genome files are moved one by one
-    (genome.json last) and a genes.gtf the new genome lacks is removed.
+    (genome.json last) and a genes.gtf (or coordinate map) the new genome lacks is removed.
+    ``extra``: file name → writer(path) for further files staged with the rest (a strain's
+    coordinate map, :data:`yeastzoi.genome.coordmap.CHAIN_NAME`).
     """
     records = list(records)
     order = [n for n, _ in records]
@@ -82,6 +85,8 @@ def write_genome_dir(out_dir, records, manifest: dict, gtf: pd.DataFrame | None 
         write_bed(paths["repeats"], sorted(repeats, key=key))
         write_bed(paths["gaps"], sorted(gaps, key=key))
         write_chrom_sizes(paths["chrom_sizes"], [(n, len(s)) for n, s in records])
+        for name, writer in (extra or {}).items():
+            writer(tmp / name)
         write_json_atomic(paths["manifest"], manifest)
     written = genome_paths(out_dir)
     if gtf is None:
@@ -116,7 +121,7 @@ def _install(tmp: Path, out_dir: Path) -> None:
     manifest = GENOME_FILES["manifest"]
     (out_dir / manifest).unlink(missing_ok=True)  # the folder reads as incomplete until the end
     names = [p.name for p in tmp.iterdir() if p.name != manifest] + [manifest]
-    for name in GENOME_FILES.values():
+    for name in [*GENOME_FILES.values(), CHAIN_NAME]:
         if name not in names and (out_dir / name).is_file():
             (out_dir / name).unlink()
     for name in names:
@@ -133,7 +138,7 @@ def load_genome_dir(path, require=("fasta", "chrom_sizes")) -> dict:
     """Paths of a genome folder written by :func:`build_r64`/:func:`import_genome`.
 
     Returns a dict with the keys of :data:`GENOME_FILES` (value None when the file is
-    absent) plus ``dir`` and ``name`` (from genome.json, else the folder name). Raises
+    absent), ``coords`` (a strain's coordinate map, else None) plus ``dir`` and ``name`` (from genome.json, else the folder name). Raises
     :class:`YeastzoiError` naming the missing files when any key in ``require`` is absent.
     """
     folder = Path(path)
@@ -144,6 +149,7 @@ def load_genome_dir(path, require=("fasta", "chrom_sizes")) -> dict:
     for key, fname in GENOME_FILES.items():
         p = folder / fname
         out[key] = p if p.exists() else None
+    out["coords"] = folder / CHAIN_NAME if (folder / CHAIN_NAME).is_file() else None
     missing = [GENOME_FILES[k] for k in require if out.get(k) is None]
     if missing:
         raise YeastzoiError(f"{folder}: genome folder lacks {', '.join(missing)}; rebuild it with "

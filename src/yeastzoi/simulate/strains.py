@@ -12,17 +12,19 @@ Each strain is an independent mutation of the parent (a star phylogeny: strains 
   before the position) and half deletions, lengths 1 + Geometric(p = 0.5) capped at
   ``max_indel`` bp (mean ≈ 2 bp). Indels inside a CDS are made in-frame (length rounded
   up to a multiple of 3). Indels never overlap each other.
-* **Annotation** (genes.gtf, repeats.bed, gaps.bed) is lifted over through the indels: a
-  coordinate moves by the net length of the indels before it; a coordinate inside a
-  deleted stretch moves to the deletion's new position (features keep ≥ 1 bp).
+* **Annotation** (genes.gtf, repeats.bed, gaps.bed) is lifted through the indels by the
+  strain's coordinate map (:mod:`yeastzoi.genome.coordmap`, written beside the genome as
+  ``reference_to_strain.chain``; its interval rule: features keep ≥ 1 bp).
 
 A Mash (k-mer) distance counts every mutation event, so the expected Mash distance of a
 strain to its parent is about ``divergence × (1 + indel_fraction)``.
 
 Output: one genome folder per strain (``sim_strain_01`` …, files as :func:`yeastzoi.genome.build_r64`
 writes them, genome.json with ``"simulated": true`` and the mutation counts), a
-``mutations.tsv.gz`` per strain (parent chrom, 0-based pos, kind, ref, alt), and
-``species.tsv`` (name, fasta, gtf, repeats; the parent first).
+``mutations.tsv.gz`` per strain (parent chrom, 0-based pos, kind, ref, alt),
+``species.tsv`` (name, fasta, gtf, repeats; the parent first) and ``strains.vcf.gz``, the
+panel's mutations as one multi-sample VCF (:func:`panel_vcf`; ``yeastzoi_genome.py
+apply-vcf`` rebuilds every strain from it).
 """
 from __future__ import annotations
 
@@ -36,8 +38,8 @@ import pandas as pd
 
 from .. import YeastzoiError
 from ..fileio import atomic_path, write_json_atomic, write_text_atomic
-from ..genome import (Genome, ascii_to_codes, load_genome_dir, read_bed, read_chrom_sizes, read_gtf,
-                      write_genome_dir)
+from ..genome import (CHAIN_NAME, CoordMap, Genome, ascii_to_codes, load_genome_dir, read_bed,
+                      read_chrom_sizes, read_gtf, write_genome_dir)
 
 log = logging.getLogger(__name__)
 
@@ -128,44 +130,12 @@ def mutate_sequence(seq: bytes | str, rng: np.random.Generator, divergence: floa
     return "".join(pieces), info
 
 
-def liftover(positions, indels: dict) -> np.ndarray:
-    """Parent 0-based coordinates → mutant coordinates through ``indels`` (see
-    :func:`mutate_sequence`). An insertion at p shifts coordinates >= p; a deletion of
-    [p, p+L) maps coordinates inside it to p's new position and shifts those >= p+L by -L."""
-    x = np.asarray(positions, np.int64)
-    pos, length = indels["pos"], indels["length"]
-    if len(pos) == 0:
-        return x.copy()
-    # for a deletion the shift applies from p+L on; inside [p, p+L) clamp to p
-    eff = np.where(length > 0, pos, pos - length)  # where the shift starts
-    order = np.argsort(eff, kind="stable")
-    eff_s, shift_s = eff[order], length[order]
-    cum = np.concatenate([[0], np.cumsum(shift_s)])
-    k = np.searchsorted(eff_s, x, side="right")
-    out = x + cum[k]
-    dels = np.flatnonzero(length < 0)
-    if len(dels):
-        ds, de = pos[dels], pos[dels] - length[dels]
-        j = np.searchsorted(ds, x, side="right") - 1
-        inside = (j >= 0) & (x < de[np.maximum(j, 0)]) & (x >= ds[np.maximum(j, 0)])
-        if inside.any():
-            # no other indel lies between a deletion's start and x, so the shift is the same
-            out[inside] = ds[j[inside]] + cum[k[inside]]
-    return out
-
-
-def _lift_intervals(df: pd.DataFrame, indels_by_chrom: dict) -> pd.DataFrame:
-    df = df.copy()
-    for chrom, idx in df.groupby("chrom", sort=False).indices.items():
-        ind = indels_by_chrom.get(chrom)
-        if ind is None:
-            continue
-        s = liftover(df["start"].to_numpy()[idx], ind)
-        e = liftover(df["end"].to_numpy()[idx], ind)
-        e = np.maximum(e, s + 1)
-        df.iloc[idx, df.columns.get_loc("start")] = s
-        df.iloc[idx, df.columns.get_loc("end")] = e
-    return df
+def indel_edits(indels: dict) -> list[tuple[int, int, int]]:
+    """The indels of :func:`mutate_sequence` as coordinate-map edits (ref_start, ref_len,
+    alt_len) for :meth:`yeastzoi.genome.CoordMap.from_edits` (an insertion at p goes before
+    parent base p; a deletion removes [p, p + L))."""
+    return [(int(p), 0, int(L)) if L > 0 else (int(p), int(-L), 0)
+            for p, L in zip(indels["pos"], indels["length"])]
 
 
 def _write_mutations(path: Path, rows: list[pd.DataFrame]) -> None:
@@ -228,13 +198,15 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
     with Genome(info["fasta"]) as g:
         records, indels, mut_rows, totals = _mutate_genome(g, keep, gtf, rng, divergence, ts_tv,
                                                            indel_fraction, max_indel)
+    cmap = CoordMap.from_edits({c: parent_sizes[c] for c in keep},
+                               {c: indel_edits(ind) for c, ind in indels.items()})
     beds = {}
     for key in ("repeats", "gaps"):
         src = info[key]
         beds[key] = []
         if src is not None and src.stat().st_size:
             bed = read_bed(src)
-            bed = _lift_intervals(bed[bed["chrom"].isin(keep)].reset_index(drop=True), indels)
+            bed, _ = cmap.lift_intervals(bed[bed["chrom"].isin(keep)].reset_index(drop=True))
             beds[key] = list(bed.itertuples(index=False, name=None))
     parent_name = info["name"]
     ts, tv = totals["transitions"], totals["transversions"]
@@ -251,8 +223,10 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
         "mutations": {**totals, "observed_ts_tv": round(ts / tv, 3) if tv else None,
                       "snvs_per_bp": totals["snvs"] / max(1, sum(parent_sizes[c] for c in keep))},
     }
-    write_genome_dir(out_dir, records, manifest, gtf=_lift_intervals(gtf, indels) if gtf is not None else None,
-                     repeats=beds["repeats"], gaps=beds["gaps"], gtf_source="yeastzoi_sim")
+    manifest["coordinate_map"] = CHAIN_NAME
+    write_genome_dir(out_dir, records, manifest, gtf=cmap.lift_intervals(gtf)[0] if gtf is not None else None,
+                     repeats=beds["repeats"], gaps=beds["gaps"], gtf_source="yeastzoi_sim",
+                     extra={CHAIN_NAME: cmap.write_chain})
     _write_mutations(out_dir / "mutations.tsv.gz", mut_rows)
     return manifest
 
@@ -292,10 +266,76 @@ def simulate_panel(parent_dir, out_dir, n: int = 8, divergence: float = 0.005, s
         rows.append((name, f"{name}/genome.fa", f"{name}/genes.gtf" if info["gtf"] else "", f"{name}/repeats.bed"))
         if progress:
             progress(name)
+    panel_vcf(parent_dir, [out_dir / f"sim_strain_{i:02d}" for i in range(1, n + 1)], out_dir / "strains.vcf.gz")
     sheet = out_dir / "species.tsv"
     write_text_atomic(sheet, "name\tfasta\tgtf\trepeats\n" + "".join("\t".join(r) + "\n" for r in rows))
     log.info("%s: %d SIMULATED strains of %s at %.4g substitutions/bp", out_dir, n, parent_name, divergence)
     return sheet
 
 
-__all__ = ["mutate_sequence", "liftover", "simulate_strain", "simulate_panel"]
+def strain_vcf_records(parent, muts: pd.DataFrame) -> list[tuple[str, int, str, str]]:
+    """One strain's ``mutations.tsv.gz`` rows as VCF records (chrom, 1-based POS, REF, ALT)
+    that rebuild the strain from the parent genome ``parent`` (a :class:`Genome`):
+    indels are left-anchored on the base before them (an SNV on that base goes into the
+    record's ALT), SNVs inside a deleted stretch (no effect on the strain) are dropped."""
+    out = []
+    for chrom, m in muts.groupby("chrom", sort=False):
+        seq = parent.fetch(chrom, 0, parent.chroms[chrom])
+        snv = m[m["kind"] == "SNV"]
+        snv_alt = dict(zip(snv["pos"].tolist(), snv["alt"].tolist()))
+        ind = m[m["kind"] != "SNV"]
+        skip = set()
+        for p, kind, ref, alt in zip(ind["pos"].tolist(), ind["kind"].tolist(), ind["ref"].fillna("").tolist(),
+                                     ind["alt"].fillna("").tolist()):
+            a = p - 1
+            anchor_alt = snv_alt.get(a, seq[a])
+            skip.add(a)
+            if kind == "INS":
+                out.append((chrom, a + 1, seq[a], anchor_alt + alt))
+            else:
+                out.append((chrom, a + 1, seq[a] + ref, anchor_alt))
+                skip.update(range(p, p + len(ref)))
+        out.extend((chrom, q + 1, seq[q], b) for q, b in snv_alt.items() if q not in skip)
+    return out
+
+
+def panel_vcf(parent_dir, strain_dirs, out_path) -> Path:
+    """A multi-sample VCF (BGZF) of SIMULATED strains' mutations (their ``mutations.tsv.gz``):
+    one line per (chromosome, POS, REF), the strains' distinct ALTs as its alleles, GT
+    ``k/k`` for a strain carrying allele k and ``0/0`` otherwise; samples named after the
+    strain folders. ``yeastzoi_genome.py apply-vcf`` rebuilds each strain from it."""
+    from pysam.libcbgzf import BGZFile
+
+    info = load_genome_dir(parent_dir, require=("fasta", "chrom_sizes"))
+    sizes = read_chrom_sizes(info["chrom_sizes"])
+    names = [Path(d).name for d in strain_dirs]
+    sites: dict[tuple, list] = {}
+    with Genome(info["fasta"]) as parent:
+        for j, d in enumerate(strain_dirs):
+            muts = pd.read_csv(Path(d) / "mutations.tsv.gz", sep="\t", keep_default_na=False,
+                               dtype={"ref": str, "alt": str})
+            for chrom, pos, ref, alt in strain_vcf_records(parent, muts):
+                alts = sites.setdefault((chrom, pos, ref), [])
+                alts.append((j, alt))
+    order = {c: i for i, c in enumerate(sizes)}
+    head = ["##fileformat=VCFv4.2", "##source=yeastzoi.simulate.strains (SIMULATED strain panel)",
+            f"##reference={Path(info['fasta']).resolve()}"]
+    head += [f"##contig=<ID={c},length={n}>" for c, n in sizes.items()]
+    head += ['##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(names)]
+    with atomic_path(out_path) as tmp:
+        with BGZFile(str(tmp), "wb") as fh:
+            fh.write(("\n".join(head) + "\n").encode())
+            for (chrom, pos, ref) in sorted(sites, key=lambda k: (order[k[0]], k[1], len(k[2]))):
+                calls = sites[(chrom, pos, ref)]
+                alleles = list(dict.fromkeys(a for _, a in calls))
+                gt = ["0/0"] * len(names)
+                for j, a in calls:
+                    k = alleles.index(a) + 1
+                    gt[j] = f"{k}/{k}"
+                fh.write(f"{chrom}\t{pos}\t.\t{ref}\t{','.join(alleles)}\t.\tPASS\t.\tGT\t"
+                         f"{chr(9).join(gt)}\n".encode())
+    return Path(out_path)
+
+
+__all__ = ["mutate_sequence", "indel_edits", "simulate_strain", "simulate_panel", "strain_vcf_records", "panel_vcf"]
