@@ -12,6 +12,16 @@ N-padded; their values are kept in the bigWigs). Regions are 0-based half-open
 (chrom:start-end, like BED). --bed writes OUT/preds.h5 (regions × bins × tracks, float16)
 from one window centred on each region.
 
+Strains (reference coordinates in, the strain's own sequence predicted): --strain DIR (a
+strain folder from `yeastzoi_genome.py apply-vcf`, -f being its reference FASTA) or --vcf
+VARIANTS.vcf --sample NAME (the strain is built first into OUT/strain/NAME). --region/--bed
+are given in REFERENCE coordinates and lifted to the strain; the bigWigs are in the strain's
+coordinates (chromosome sizes of OUT/strain/NAME or DIR). --lift-to-reference also writes
+OUT/reference/<identifier>.bw in reference coordinates: each reference base takes the value
+of the strain bin holding its aligned base; deleted bases are left empty; inserted strain
+sequence has no reference coordinate and is listed in OUT/reference/inserted.bed (with the
+bins wholly inside it), never merged into a neighbour.
+
 Values are untransformed to coverage units with the targets sheet: --targets SHEET, else
 targets.txt beside the first model; --no-untransform writes the model's output space.
 Several models are averaged (in model output space, before untransforming); --std adds
@@ -50,9 +60,24 @@ def main(argv=None):
                                       "stored target species; required for a multi-species model that names none]")
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                     help="override a params.json value, e.g. model.seq_length=2048")
+    st = ap.add_argument_group("strains (regions in reference coordinates)")
+    who = st.add_mutually_exclusive_group()
+    who.add_argument("--strain", metavar="DIR", help="strain genome folder (apply-vcf) whose reference is -f")
+    who.add_argument("--vcf", help="build the strain from this VCF (with --sample) into OUT/strain/SAMPLE")
+    st.add_argument("--sample", help="the VCF sample to build (with --vcf)")
+    st.add_argument("--het", choices=("ref", "alt", "error"), default="ref",
+                    help="heterozygous calls when building from --vcf [ref: keep the reference]")
+    st.add_argument("--lift-to-reference", action="store_true",
+                    help="also write OUT/reference/*.bw in reference coordinates (+ inserted.bed)")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
-    cli.check_inputs(args, "params", "models", "fasta", "bed", "targets")  # before TensorFlow loads
+    cli.check_inputs(args, "params", "models", "fasta", "bed", "targets", "vcf", "strain")  # before TensorFlow loads
+    if args.lift_to_reference and not (args.strain or args.vcf):
+        raise YeastzoiError("--lift-to-reference needs a strain: --strain DIR or --vcf VCF --sample NAME")
+    if args.lift_to_reference and args.bed:
+        raise YeastzoiError("--lift-to-reference writes bigWigs: use it with --region or --genome, not --bed")
+    if args.sample and not args.vcf:
+        raise YeastzoiError("--sample names a sample of --vcf; give --vcf VARIANTS.vcf too (or --strain DIR)")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_predict")
@@ -74,6 +99,10 @@ def main(argv=None):
     regions = [parse_region(r) for r in args.region] if args.region else None
     bed = read_bed(args.bed) if args.bed else None
     genome = Genome(args.fasta)
+    strain = None
+    if args.strain or args.vcf:  # predict the strain's own sequence; regions given in reference coordinates
+        strain = open_strain(args, genome, regions, bed, log)
+        genome, regions, bed = strain["genome"], strain["regions"], strain["bed"]
     file_meta = read_meta(args.models[0])
     if file_meta:  # fail fast, before building any model
         predict.preflight(file_meta, genome, regions=regions, bed=bed, targets_df=targets_df,
@@ -93,8 +122,49 @@ def main(argv=None):
             res = predict.predict_to_bigwig(
                 pred, genome, args.out, regions=regions, progress=bar.update,
                 on_start=lambda n: setattr(bar, "total", n) or bar.refresh(), **common)
-            log.info("wrote %d bigWig(s) and tracks.tsv to %s", len(res.files), res.out_dir)
+            log.info("wrote %d bigWig(s) and tracks.tsv to %s%s", len(res.files), res.out_dir,
+                     f" in the coordinates of strain {strain['name']}" if strain else "")
+    if strain and args.lift_to_reference:
+        from yeastzoi.score.strain_tracks import lift_to_reference
+
+        rep = lift_to_reference(res.files + res.std_files, Path(args.out) / "reference", strain["map"],
+                                strain["reference"].chroms, strain["ref_regions"], pred.geometry.pool_width)
+        log.info("lifted %d bigWig(s) to reference coordinates in %s: %d insertion(s) (%d bp, %d whole bins) "
+                 "have no reference coordinate (inserted.bed); %d reference bp deleted in the strain left empty",
+                 len(rep.files), Path(args.out) / "reference", rep.insertions, rep.inserted_bp,
+                 rep.inserted_bins, rep.deleted_bp)
     return 0
+
+
+def open_strain(args, ref_genome, regions, bed, log) -> dict:
+    """The strain to predict: its folder (built from --vcf when asked), coordinate map,
+    Genome, and the regions / BED lifted from reference to strain coordinates."""
+    from yeastzoi.genome import Genome, apply_vcf, strain_map
+    from yeastzoi.score.predict_files import resolve_regions
+
+    if args.vcf:
+        if not args.sample:
+            raise YeastzoiError("--vcf needs --sample NAME (the strain to build and predict)")
+        apply_vcf(args.fasta, args.vcf, Path(args.out) / "strain", samples=[args.sample], het=args.het)
+        folder = Path(args.out) / "strain" / args.sample
+    else:
+        folder = Path(args.strain)
+    cmap = strain_map(folder)
+    missing = [c for c in ref_genome.chroms if c not in cmap.blocks]
+    if missing:
+        raise YeastzoiError(f"{folder}: its coordinate map lacks {', '.join(missing[:5])} of {args.fasta}; "
+                            "give the reference FASTA the strain was built from as -f")
+    ref_regions = resolve_regions(ref_genome, regions) if regions else \
+        [(c, 0, n) for c, n in ref_genome.chroms.items() if n > 0]
+    strain_regions = [(c, *cmap.lift_region(c, s, e)) for c, s, e in ref_regions]
+    if bed is not None:
+        bed = bed.assign(chrom=[ref_genome.resolve(c) for c in bed["chrom"]])
+        bed = cmap.lift_intervals(bed)[0]
+    genome = Genome(folder / "genome.fa")
+    log.info("strain %s (%s): %d region(s) lifted from reference to strain coordinates", folder.name, folder,
+             len(strain_regions))
+    return {"name": folder.name, "genome": genome, "map": cmap, "reference": ref_genome, "bed": bed,
+            "ref_regions": ref_regions, "regions": strain_regions if regions else None}
 
 
 if __name__ == "__main__":

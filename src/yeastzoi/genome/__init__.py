@@ -91,6 +91,7 @@ _EXPORTS = {
     'SampleEdits': 'strain_vcf',
     'sample_edits': 'strain_vcf',
     'apply_edits': 'strain_vcf',
+    'reference_info': 'strain_vcf',
     'build_strain': 'strain_vcf',
     'apply_vcf': 'strain_vcf',
     'strain_map': 'strain_vcf',

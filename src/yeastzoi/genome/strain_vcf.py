@@ -270,14 +270,28 @@ def apply_edits(seq: str, edits: list) -> str:
     return "".join(pieces)
 
 
-def build_strain(ref_dir, out_dir, name: str, edits: SampleEdits, manifest_extra: dict | None = None,
+def reference_info(ref) -> dict:
+    """:func:`load_genome_dir` of a reference folder, or the same keys for a bare FASTA
+    (no annotation, repeats or gaps; its chromosome sizes from the index)."""
+    ref = Path(ref)
+    if ref.is_dir():
+        info = load_genome_dir(ref, require=("fasta", "chrom_sizes"))
+        info["sizes"] = read_chrom_sizes(info["chrom_sizes"])
+        return info
+    with Genome(ref) as g:
+        sizes = dict(g.chroms)
+    return {"dir": None, "fasta": ref, "gtf": None, "repeats": None, "gaps": None, "coords": None,
+            "name": ref.name.split(".")[0], "sizes": sizes}
+
+
+def build_strain(ref, out_dir, name: str, edits: SampleEdits, manifest_extra: dict | None = None,
                  genome: Genome | None = None) -> dict:
-    """Write the strain genome folder ``out_dir`` from the reference folder and ``edits``;
-    returns its genome.json dict."""
+    """Write the strain genome folder ``out_dir`` from the reference (a genome folder, or a
+    FASTA: then without annotation) and ``edits``; returns its genome.json dict."""
     from .annotation import read_gtf
 
-    info = load_genome_dir(ref_dir, require=("fasta", "chrom_sizes"))
-    sizes = read_chrom_sizes(info["chrom_sizes"])
+    info = reference_info(ref)
+    sizes = info["sizes"]
     own = genome is None
     genome = genome or Genome(info["fasta"])
     try:
@@ -299,7 +313,7 @@ def build_strain(ref_dir, out_dir, name: str, edits: SampleEdits, manifest_extra
         if info[key] is not None and info[key].stat().st_size:
             bed, lost[key] = cmap.lift_intervals(read_bed(info[key]))
             beds[key] = list(bed.itertuples(index=False, name=None))
-    manifest = {"name": name, "strain_of": info["name"], "reference_dir": str(Path(ref_dir).resolve()),
+    manifest = {"name": name, "strain_of": info["name"], "reference": str(Path(ref).resolve()),
                 "coordinate_map": CHAIN_NAME, "chroms": list(sizes),
                 "total_bp": sum(len(s) for _, s in records), **(manifest_extra or {}),
                 "applied": edits.counts, "features_deleted_entirely": lost}
@@ -308,15 +322,16 @@ def build_strain(ref_dir, out_dir, name: str, edits: SampleEdits, manifest_extra
     return manifest
 
 
-def apply_vcf(ref_dir, vcf, out_dir, samples: list | None = None, all_samples: bool = False,
+def apply_vcf(ref, vcf, out_dir, samples: list | None = None, all_samples: bool = False,
               het: str = "ref", skip_mismatch: bool = False, progress=None) -> dict:
-    """Build ``OUT/<sample>/`` for each sample (module docstring: the rules). ``samples``:
+    """Build ``OUT/<sample>/`` for each sample from the reference ``ref`` (a genome folder,
+    or a FASTA: sequence and coordinate map only) (module docstring: the rules). ``samples``:
     names; ``all_samples``: every sample of the VCF; a VCF without genotypes builds one
     folder named after the VCF (or ``samples[0]``). Returns {sample: genome.json dict}.
     ``progress``: optional callable(sample) after each folder."""
     if het not in HET_CHOICES:
         raise YeastzoiError(f"--het {het}: choose one of {', '.join(HET_CHOICES)}")
-    info = load_genome_dir(ref_dir, require=("fasta", "chrom_sizes"))
+    info = reference_info(ref)
     out_dir = Path(out_dir)
     with Genome(info["fasta"]) as genome:
         sites = read_vcf_sites(vcf, genome, samples or None, skip_mismatch)
@@ -347,7 +362,7 @@ def apply_vcf(ref_dir, vcf, out_dir, samples: list | None = None, all_samples: b
                 if c[key]:
                     log.warning("%s: %s: %d %s", vcf, name, c[key], what)
             extra = {"vcf": str(Path(vcf).resolve()), "sample": col, "het": het}
-            result[name] = build_strain(ref_dir, out_dir / name, name, ed, extra, genome=genome)
+            result[name] = build_strain(ref, out_dir / name, name, ed, extra, genome=genome)
             if progress:
                 progress(name)
     return result
@@ -355,7 +370,7 @@ def apply_vcf(ref_dir, vcf, out_dir, samples: list | None = None, all_samples: b
 
 def strain_map(strain_dir) -> CoordMap:
     """The coordinate map of a strain folder (a one-line error for a folder without one)."""
-    info = load_genome_dir(strain_dir, require=("fasta",))
+    info = load_genome_dir(strain_dir, require=())
     if info["coords"] is None:
         raise YeastzoiError(f"{strain_dir}: not a strain folder (no {CHAIN_NAME}); build it with "
                             "`yeastzoi_genome.py apply-vcf REF_DIR VCF -o OUT --sample NAME`")
@@ -363,4 +378,4 @@ def strain_map(strain_dir) -> CoordMap:
 
 
 __all__ = ["HET_CHOICES", "VcfSites", "read_vcf_sites", "SampleEdits", "sample_edits", "apply_edits",
-           "build_strain", "apply_vcf", "strain_map"]
+           "reference_info", "build_strain", "apply_vcf", "strain_map"]
