@@ -27,26 +27,28 @@ def main(argv=None):
                     help="zero-shot LM score log p(alt) - log p(ref) at the masked position (LLR)")
     ap.add_argument("--sed-bp", type=int, default=1024, help="SED/logSED read-out: bins within this many bp of the variant [1024]")
     args = ap.parse_args(argv)
-    cli.check_inputs(args, "params", "models", "variants", "fasta", "targets")  # before TensorFlow loads
+    cli.check_inputs(args, "params", "models", "variants", "fasta", "targets", "background")  # before TensorFlow loads
     cli.setup_logging(args)
     args.params = cli.effective_params_path(args, args.out)
     from yeastzoi.score.lm import score_variants_lm
     from yeastzoi.score.options import options_from_args
-    from yeastzoi.score.runs import load_variant_run, write_variant_outputs
+    from yeastzoi.score.runs import haplotype, load_variant_run, write_variant_outputs
     from yeastzoi.score.snps import score_variants
 
     opts = options_from_args(args)
     run = load_variant_run(args.params, args.models, args.variants, args.fasta, shard=args.shard,
                            flip=args.flip, targets_path=args.targets, untransform=not args.no_untransform,
                            lm=args.lm)
-    with tqdm(total=len(run.variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
+    with haplotype(run, args.fasta, args.background, args.sample, args.het) as hap, \
+            tqdm(total=len(hap.variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
         if args.lm:
-            res = score_variants_lm(run.models, run.genome, run.variants, opts, model_paths=args.models,
+            res = score_variants_lm(run.models, hap.genome, hap.variants, opts, model_paths=args.models,
                                     progress=bar.update)
         else:
-            res = score_variants(run.models, run.genome, run.variants, opts, targets_df=run.targets,
+            res = score_variants(run.models, hap.genome, hap.variants, opts, targets_df=run.targets,
                                  model_paths=args.models, progress=bar.update)
-    write_variant_outputs(args.out, res, run.shard, args.variants, tsv=args.tsv)
+        hap.finish(res)
+    write_variant_outputs(args.out, res, run.shard, args.variants, tsv=args.tsv, skipped=hap.skipped)
     return 0
 
 

@@ -24,12 +24,12 @@ def main(argv=None):
     ap.add_argument("--biotype", default=None,
                     help="score only genes of this biotype, e.g. protein_coding [all]")
     args = ap.parse_args(argv)
-    cli.check_inputs(args, "params", "models", "variants", "fasta", "gtf", "targets")  # before TensorFlow loads
+    cli.check_inputs(args, "params", "models", "variants", "fasta", "gtf", "targets", "background")  # before TensorFlow loads
     cli.setup_logging(args)
     args.params = cli.effective_params_path(args, args.out)
     from yeastzoi.score.genes import load_annotation
     from yeastzoi.score.options import options_from_args
-    from yeastzoi.score.runs import load_variant_run, write_variant_outputs
+    from yeastzoi.score.runs import haplotype, load_variant_run, write_variant_outputs
     from yeastzoi.score.snps import score_variant_genes
 
     opts = options_from_args(args)
@@ -37,13 +37,16 @@ def main(argv=None):
                            flip=args.flip, targets_path=args.targets, untransform=not args.no_untransform)
     genes, exons = load_annotation(args.gtf, run.genome, biotype=args.biotype)
     logging.getLogger("yeastzoi_snpgene").info("%s: %d genes", args.gtf, len(genes))
-    with tqdm(total=len(run.variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
-        res = score_variant_genes(run.models, run.genome, run.variants, genes, exons, opts,
+    with haplotype(run, args.fasta, args.background, args.sample, args.het) as hap, \
+            tqdm(total=len(hap.variants), unit=" var", disable=args.quiet, desc="scoring") as bar:
+        genes, exons = hap.genes(genes, exons)
+        res = score_variant_genes(run.models, hap.genome, hap.variants, genes, exons, opts,
                                   targets_df=run.targets, model_paths=args.models, progress=bar.update)
+        hap.finish(res)
     if res.pairs is None or res.pairs.empty:
         raise YeastzoiError(f"{args.variants}: no variant has a gene of {args.gtf} in its window")
     res.attrs["gtf"] = str(args.gtf)
-    write_variant_outputs(args.out, res, run.shard, args.variants, tsv=args.tsv)
+    write_variant_outputs(args.out, res, run.shard, args.variants, tsv=args.tsv, skipped=hap.skipped)
     return 0
 
 

@@ -89,6 +89,13 @@ def add_variant_arguments(ap, stats: str = "SAD,logSED") -> None:
                     help="variants within this many bp share one window and reference prediction [0]")
     ap.add_argument("--shard", help="i/N: score only the i-th of N contiguous parts (1-based)")
     ap.add_argument("--tsv", action="store_true", help="also write scores.tsv (one line per variant × track)")
+    bg = ap.add_argument_group("strain background (variants still given in reference coordinates)")
+    bg.add_argument("--background", metavar="VCF",
+                    help="score each variant on this strain's haplotype: the strain's other variants in the "
+                         "window are in both the reference and the alternative sequence")
+    bg.add_argument("--sample", help="the --background VCF sample (strain)")
+    bg.add_argument("--het", choices=("ref", "alt", "error"), default="ref",
+                    help="heterozygous background calls [ref: keep the reference]")
 
 
 def options_from_args(args) -> ScoreOptions:

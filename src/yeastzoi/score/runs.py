@@ -8,6 +8,7 @@ write its outputs (scores.h5 [, scores.tsv]).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from pathlib import Path
@@ -56,10 +57,56 @@ def load_variant_run(params, model_paths, variants_path, fasta, shard: str | Non
     return VariantRun(genome, variants, models, targets, sh)
 
 
+@dataclasses.dataclass
+class Haplotype:
+    """The sequence variants are scored on: the reference (``background`` None) or a strain
+    (:mod:`yeastzoi.score.background`) with the variants lifted into it."""
+    genome: object
+    variants: list
+    reference_variants: list
+    background: object = None
+    kept: list | None = None
+    skipped: object = None
+
+    def genes(self, genes, exons):
+        """Gene table and exons in the haplotype's coordinates."""
+        if self.background is None:
+            return genes, exons
+        from .background import lift_genes
+
+        return lift_genes(genes, exons, self.background)
+
+    def finish(self, result: ScoreResult) -> ScoreResult:
+        """Report the scored variants in reference coordinates, as given; record the background."""
+        if self.background is not None:
+            result.variants = [self.reference_variants[i] for i in self.kept]
+            result.attrs.update(background_sample=self.background.name,
+                                background_applied=int(self.background.counts["applied"]),
+                                background_skipped=int(len(self.skipped)))
+        return result
+
+
+@contextlib.contextmanager
+def haplotype(run: VariantRun, fasta, background=None, sample: str | None = None, het: str = "ref"):
+    """Yield the :class:`Haplotype` to score ``run.variants`` on: the reference, or the strain
+    ``sample`` of the ``background`` VCF (built in a temporary folder for the run)."""
+    if background is None:
+        if sample is not None:
+            raise YeastzoiError("--sample names a strain of --background; give --background VARIANTS.vcf too")
+        yield Haplotype(run.genome, run.variants, run.variants)
+        return
+    from .background import lift_variants, strain_background
+
+    with strain_background(fasta, background, sample, het) as bg:
+        lifted, kept, skipped = lift_variants(run.variants, bg)
+        yield Haplotype(bg.genome, lifted, run.variants, bg, kept, skipped)
+
+
 def write_variant_outputs(out_dir, result: ScoreResult, shard: tuple[int, int], variants_file,
-                          tsv: bool = False) -> list[Path]:
+                          tsv: bool = False, skipped=None) -> list[Path]:
     """OUT/scores.h5 (with the shard and variants file as attributes) and, with ``tsv``,
-    OUT/scores.tsv. Returns the paths written."""
+    OUT/scores.tsv; ``skipped`` (a table of variants a strain background could not place)
+    → OUT/background_skipped.tsv. Returns the paths written."""
     result.attrs["shard"] = f"{shard[0]}/{shard[1]}"
     result.attrs["variants_file"] = str(variants_file)
     out = Path(out_dir)
@@ -69,4 +116,10 @@ def write_variant_outputs(out_dir, result: ScoreResult, shard: tuple[int, int], 
     if tsv:
         paths.append(write_scores_tsv(out / "scores.tsv", result))
         log.info("wrote %s", paths[-1])
+    if skipped is not None:
+        from ..fileio import atomic_path
+
+        with atomic_path(out / "background_skipped.tsv") as tmp:
+            skipped.to_csv(tmp, sep="\t", index=False)
+        paths.append(out / "background_skipped.tsv")
     return paths
