@@ -4,6 +4,56 @@ Coordinates are 0-based, half-open. Coverage arrays are per base pair (one value
 of the chromosome), float32, *raw* (untransformed) read mass; the transform that turns
 them into training targets is :mod:`yeastzoi.coverage.transform`. BAM chromosome names
 are matched to the reference's through aliases (:func:`yeastzoi.coverage.map_chroms`).
+
+Library types (``library=``) and fragments
+------------------------------------------
+A *fragment* is one sequenced molecule: a single-end read, or the two mates of a pair
+(flag 0x1; read 1 = flag 0x40, read 2 = flag 0x80). Single-end reads are treated as
+read 1 of their fragment, so every library type applies to them unchanged.
+
+* ``fr-firststrand`` (dUTP, Illumina TruSeq stranded, read 1 antisense): the fragment's
+  (transcript's) strand is read 1's alignment strand flipped; read 2 lies on the
+  fragment's strand as aligned. A single-end read's strand is flipped.
+* ``fr-secondstrand`` (ligation / read 1 sense): the fragment's strand is read 1's
+  alignment strand; read 2's strand is flipped. Single-end reads: as aligned.
+* ``unstranded``: both strands kept; a strand filter is an error.
+* ``None`` (the default, kept for old callers): every record is a read of its own, on
+  its own alignment strand; mates of a pair land on opposite strands, so a strand filter
+  splits each fragment between the two tracks (a WARNING says so on paired data).
+
+With a library type, ``strand="+"`` keeps the fragments of ``+``-strand transcripts, and
+both mates of a fragment always go to the same track.
+
+Modes (``mode=``)
+-----------------
+* ``"5p"``: one count at a 5′ end, moved ``shift`` bp (genome bp) toward the read's 3′
+  end. With a library type, only read 1 (or a single-end read) gives a 5′ end — one count
+  per fragment; read 2 is counted as ``other_mate``. Without one, every record counts.
+* ``"all"`` (RNA-seq read mass): each fragment carries mass 1. A read (single-end, or a
+  mate whose partner is unmapped, flag 0x8) spreads its mass 1 evenly over its aligned
+  bases; with a library type, each mate of a pair whose two mates are mapped carries 0.5,
+  spread over its own aligned bases (so a fragment whose two mates pass the filters sums
+  to 1; one filtered mate leaves 0.5). Without a library type every record carries 1.
+* ``"depth"``: per-base read depth: each record adds its weight (1, or 1/NH) to every
+  base of its aligned blocks; two overlapping mates both count where they overlap. This
+  is deeptools' ``bamCoverage --binSize 1 --normalizeUsing None`` (no extension).
+* ``"center"`` (MNase dyads; paired-end only): one count per proper pair (flag 0x2) at
+  the fragment centre ``left + |TLEN| // 2``, where ``left`` is the leftmost mate's first
+  aligned base (for even lengths: the right base of the middle pair). The leftmost mate
+  (TLEN > 0; read 1 when both start together) is used, the other is ``other_mate``.
+  deeptools' ``--MNase`` marks 2 bases ``[centre - 1, centre + 1)`` for even lengths.
+
+Aligned blocks are CIGAR M/=/X runs: skipped regions (N, introns) and deletions (D) are
+never covered (as in bamCoverage 3.5). Fragment length ``|TLEN|`` bounds
+(``min_fragment``/``max_fragment``, inclusive, as bamCoverage's) need read pairs; records
+that are not paired are ``unpaired``, pairs with TLEN 0 (mate unmapped or on another
+chromosome) ``improper_pair``. Fragment centres and fragment-length bounds on a BAM with
+no read pairs in its first 10,000 records are a one-line error.
+
+Records always skipped: unmapped (0x4), secondary (0x100), supplementary (0x800: the
+primary record of a chimeric read already counts once), QC-fail (0x200); duplicates
+(0x400) unless ``skip_duplicates=False``. Multi-mappers (NH > 1) are skipped or weighted
+1/NH. The counts say how many records each rule removed.
 """
 from __future__ import annotations
 
@@ -15,13 +65,14 @@ import numpy as np
 
 from yeastzoi import YeastzoiError
 from yeastzoi.coverage.chroms import map_chroms, preview_names
+from yeastzoi.coverage.library import LIBRARY_TYPES, MODES, check_coverage_options, warn_pairs
 
 log = logging.getLogger(__name__)
 
 #: Reasons a BAM record can be skipped, in the order they are tested.
 SKIP_REASONS = ("unmapped", "secondary", "supplementary", "qc_fail", "duplicate",
-                "low_mapq", "multimapper", "other_strand", "unknown_chrom",
-                "no_aligned_bases", "off_chrom")
+                "low_mapq", "multimapper", "other_strand", "unpaired", "improper_pair",
+                "fragment_length", "other_mate", "unknown_chrom", "no_aligned_bases", "off_chrom")
 #: (flag bit, reason) of the records always skipped, tested first in this order.
 _FLAG_SKIPS = ((0x4, "unmapped"), (0x100, "secondary"), (0x800, "supplementary"), (0x200, "qc_fail"))
 
@@ -32,8 +83,8 @@ class CoverageResult:
     coverage: chromosome (reference name) → float32 array of shape (chromosome length,),
         raw per-base coverage (read mass per bp).
     counts: reason → number of BAM records: ``records`` (all seen), ``used``,
-        ``weighted_multimappers`` (used with weight 1/NH) and one entry per skip reason
-        in :data:`SKIP_REASONS` (zero entries included).
+        ``weighted_multimappers`` (used with weight 1/NH), ``paired`` (records with flag
+        0x1) and one entry per skip reason in :data:`SKIP_REASONS` (zero entries included).
     """
     coverage: dict
     counts: dict
@@ -47,9 +98,11 @@ class CoverageResult:
 # ----------------------------------------------------------------------------- BAM
 def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 0,
                     strand: str | None = None, skip_duplicates: bool = True,
-                    multimap: str = "skip", min_mapq: int = 0,
+                    multimap: str = "skip", min_mapq: int = 0, library: str | None = None,
+                    min_fragment: int = 0, max_fragment: int = 0,
                     progress=None) -> CoverageResult:
-    """Per-base coverage from a BAM file.
+    """Per-base coverage from a BAM file (modes, library types and fragments: see the
+    module docstring).
 
     Args:
         bam_path: BAM (or SAM/CRAM readable by pysam); it need not be indexed, records
@@ -57,42 +110,40 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
         chrom_sizes: reference chromosome name → length (bp). BAM reference names are
             matched to these through aliases (``I`` ↔ ``chrI``); records on BAM
             references with no match are counted as ``unknown_chrom``.
-        mode: ``"5p"``: each read adds its weight at one base, its 5′ end (forward
-            reads: first aligned base; reverse reads: last aligned base), moved
-            ``shift`` bp toward the read's 3′ direction (e.g. half the fragment length
-            for ChIP-exo / MNase fragment centres). Positions moved off the chromosome
-            are dropped and counted as ``off_chrom``.
-            ``"all"``: each read adds total mass = its weight, spread evenly over its
-            aligned bases (CIGAR M/=/X); skipped regions (N, introns) and deletions (D)
-            get nothing (RNA-seq, spliced reads). Blocks past the chromosome end are
-            cut (the read is counted ``off_chrom`` but its in-range mass is kept).
+        mode: one of :data:`MODES`. ``"5p"``: one count at the 5′ end (forward reads:
+            first aligned base; reverse: last) moved ``shift`` bp toward the 3′ end;
+            positions moved off the chromosome are dropped (``off_chrom``). ``"all"``:
+            mass spread over the aligned bases; blocks past the chromosome end are cut
+            (``off_chrom``, in-range mass kept). ``"depth"``: per-base depth.
+            ``"center"``: fragment centres of proper pairs.
         shift: bp, only for mode "5p" (may be negative).
-        strand: None keeps both strands; ``"+"`` keeps forward reads, ``"-"`` reverse
-            reads. The read strand is the alignment strand of each record; for stranded
-            libraries from :mod:`yeastzoi.simulate.run` the read strand equals the
-            transcript strand (for dUTP libraries sequenced as read 1, flip it).
-            Each BAM record counts as one read (paired mates count separately).
+        strand: None keeps both strands; ``"+"``/``"-"`` keeps one. With a library type
+            it is the fragment's (transcript's) strand; without one (``library=None``)
+            each record's own alignment strand.
         skip_duplicates: skip records flagged as PCR/optical duplicates (0x400).
         multimap: ``"skip"`` drops records with NH > 1; ``"weight"`` keeps them with
             weight 1/NH (records without an NH tag have weight 1).
         min_mapq: records with mapping quality below this are skipped (``low_mapq``).
+        library: None (each record by itself) or one of :data:`LIBRARY_TYPES`; mode
+            ``"center"`` without one means ``"unstranded"``.
+        min_fragment, max_fragment: inclusive ``|TLEN|`` bounds in bp (0: no bound);
+            paired-end only.
         progress: optional callable(n) called with the number of records read since its
             last call (every 65,536 records and at the end), e.g. ``tqdm.update``.
-
-    Unmapped (0x4), secondary (0x100), supplementary (0x800) and QC-fail (0x200)
-    records are always skipped.
 
     Returns:
         CoverageResult: float32 (chromosome length,) per chromosome of ``chrom_sizes``
         (zeros where the BAM has no reads) and counts per reason.
     """
-    _check_options(mode, strand, multimap, shift)
+    library = check_coverage_options(mode, strand, library, shift, multimap, min_fragment,
+                                     max_fragment, bam_path)
     bam_path = Path(bam_path)
     names = list(chrom_sizes)
     sizes = np.array([int(chrom_sizes[c]) for c in names], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     genome_len = int(offsets[-1])
-    scan = _Scan(mode, shift, strand, skip_duplicates, multimap, min_mapq)
+    scan = _Scan(mode, shift, strand, skip_duplicates, multimap, min_mapq, library,
+                 min_fragment, max_fragment)
     with open_bam(bam_path) as bam:
         tid_off, tid_len = _reference_layout(bam, bam_path, names, sizes, offsets)
         scan.run(bam, tid_off, tid_len, progress)
@@ -101,18 +152,8 @@ def bam_to_coverage(bam_path, chrom_sizes: dict, mode: str = "5p", shift: int = 
     counts = scan.counts
     log.info("%s: %d records, %d used; skipped %s", bam_path, counts["records"], counts["used"],
              ", ".join(f"{k} {counts[k]}" for k in SKIP_REASONS if counts[k]) or "none")
+    warn_pairs(bam_path, counts, mode, strand, library)
     return CoverageResult(coverage=coverage, counts=counts)
-
-
-def _check_options(mode, strand, multimap, shift) -> None:
-    if mode not in ("5p", "all"):
-        raise YeastzoiError(f"coverage mode {mode!r} is not one of '5p', 'all'")
-    if strand not in (None, "+", "-"):
-        raise YeastzoiError(f"strand {strand!r} is not one of None, '+', '-'")
-    if multimap not in ("skip", "weight"):
-        raise YeastzoiError(f"multimap {multimap!r} is not one of 'skip', 'weight'")
-    if mode == "all" and shift:
-        raise YeastzoiError("a shift only applies to mode '5p'; drop --shift for mode 'all'")
 
 
 def _reference_layout(bam, bam_path, names, sizes, offsets) -> tuple[list[int], list[int]]:
@@ -137,23 +178,35 @@ def _reference_layout(bam, bam_path, names, sizes, offsets) -> tuple[list[int], 
 
 class _Scan:
     """One pass over a BAM's records: the filters of :func:`bam_to_coverage`, the counts,
-    and the placed read mass (5p: genome offsets and weights; all: block spans)."""
+    and the placed read mass (5p/center: genome offsets and weights; all/depth: block spans)."""
 
-    def __init__(self, mode, shift, strand, skip_duplicates, multimap, min_mapq):
+    def __init__(self, mode, shift, strand, skip_duplicates, multimap, min_mapq, library,
+                 min_fragment, max_fragment):
         self.mode, self.shift, self.min_mapq = mode, shift, min_mapq
         self.skip_duplicates, self.weighted = skip_duplicates, multimap == "weight"
-        self.keep_rev = None if strand is None else (strand == "-")
-        self.counts = dict.fromkeys(("records", "used", "weighted_multimappers") + SKIP_REASONS, 0)
-        self.pos, self.w = [], []                   # 5p: genome offset, weight
-        self.st, self.en, self.bw = [], [], []      # all: block genome start/end, weight per base
+        self.keep_rev = None if strand is None else int(strand == "-")
+        # fragment strand bit = own reverse bit ^ (read-2 bit if fragments) ^ flip
+        self.fragments = library is not None
+        self.r2_flip = 1 if self.fragments else 0
+        self.flip = 1 if library == "fr-firststrand" else 0
+        self.half_mates = self.fragments and mode == "all"
+        self.r2_other = self.fragments and mode == "5p"
+        self.pair_checks = mode == "center" or bool(min_fragment or max_fragment)
+        self.min_frag, self.max_frag = min_fragment, max_fragment
+        self.counts = dict.fromkeys(("records", "used", "weighted_multimappers", "paired")
+                                    + SKIP_REASONS, 0)
+        self.pos, self.w = [], []                   # 5p/center: genome offset, weight
+        self.st, self.en, self.bw = [], [], []      # all/depth: block genome start/end, weight per base
 
     def run(self, bam, tid_off, tid_len, progress) -> None:
-        n_rec = 0
+        n_rec = n_paired = 0
         counts = self.counts
         for read in bam.fetch(until_eof=True):
             n_rec += 1
             if progress is not None and not n_rec & 0xFFFF:
                 progress(0x10000)
+            if read.flag & 1:
+                n_paired += 1
             w = self.weight(read)
             if w is None:
                 continue
@@ -163,13 +216,13 @@ class _Scan:
                 continue
             if self.place(read, off, tid_len[read.reference_id], w):
                 counts["used"] += 1
-        counts["records"] = n_rec
+        counts["records"], counts["paired"] = n_rec, n_paired
         if progress is not None and n_rec & 0xFFFF:
             progress(n_rec & 0xFFFF)
 
     def weight(self, read) -> float | None:
-        """The read's weight (1, or 1/NH for weighted multi-mappers), None when skipped
-        (the reason counted)."""
+        """The record's weight (1, 1/NH for weighted multi-mappers, half that for a mate in
+        mode 'all' with a library type), None when skipped (the reason counted)."""
         flag = read.flag
         for bit, reason in _FLAG_SKIPS:
             if flag & bit:
@@ -190,15 +243,50 @@ class _Scan:
                     return None
                 w = 1.0 / nh
                 self.counts["weighted_multimappers"] += 1
-        if self.keep_rev is not None and bool(flag & 0x10) != self.keep_rev:
+        if self.keep_rev is not None and (
+                ((flag >> 4) ^ ((flag >> 7) & self.r2_flip) ^ self.flip) & 1) != self.keep_rev:
             self.counts["other_strand"] += 1
             return None
+        if self.pair_checks and not self.pair_ok(read, flag):
+            return None
+        if flag & 1:
+            if self.r2_other and flag & 0x80:
+                self.counts["other_mate"] += 1
+                return None
+            if self.half_mates and not flag & 0x8:
+                w *= 0.5
         return w
+
+    def pair_ok(self, read, flag) -> bool:
+        """Fragment checks (mode center, fragment length bounds); False counts the reason."""
+        if not flag & 1:
+            self.counts["unpaired"] += 1
+            return False
+        tlen = read.template_length
+        center = self.mode == "center"
+        if tlen == 0 or flag & 0x8 or (center and not flag & 0x2):
+            self.counts["improper_pair"] += 1
+            return False
+        tlen = abs(tlen)
+        if tlen < self.min_frag or (self.max_frag and tlen > self.max_frag):
+            self.counts["fragment_length"] += 1
+            return False
+        if center and ((flag & 0x80) if read.reference_start == read.next_reference_start
+                       else read.template_length < 0):
+            self.counts["other_mate"] += 1
+            return False
+        return True
 
     def place(self, read, off: int, length: int, w: float) -> bool:
         """Record the read's mass; False when nothing of it lands (the reason counted)."""
-        if self.mode == "5p":
-            p = read.reference_end - 1 - self.shift if read.flag & 0x10 else read.reference_start + self.shift
+        mode = self.mode
+        if mode == "5p" or mode == "center":
+            if mode == "center":
+                p = read.reference_start + abs(read.template_length) // 2
+            elif read.flag & 0x10:
+                p = read.reference_end - 1 - self.shift
+            else:
+                p = read.reference_start + self.shift
             if p < 0 or p >= length:
                 self.counts["off_chrom"] += 1
                 return False
@@ -212,7 +300,7 @@ class _Scan:
         if nb == 0:
             self.counts["no_aligned_bases"] += 1
             return False
-        wb, cut = w / nb, False
+        wb, cut = (w / nb if mode == "all" else w), False
         st, en, bw = self.st, self.en, self.bw
         for s, e in blocks:
             if e > length:
@@ -227,7 +315,7 @@ class _Scan:
 
     def flat_coverage(self, genome_len: int) -> np.ndarray:
         """float64 (genome_len,) coverage over the concatenated chromosomes."""
-        if self.mode == "5p":
+        if self.mode in ("5p", "center"):
             pos = np.asarray(self.pos, dtype=np.int64)
             return np.bincount(pos, weights=np.asarray(self.w, dtype=np.float64), minlength=genome_len)
         st = np.asarray(self.st, dtype=np.int64)
