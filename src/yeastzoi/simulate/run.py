@@ -85,7 +85,8 @@ __all__ = ["SIMULATED", "SimConfig", "simulate_genome"]
 
 
 def simulate_genome(genome_dir, out_dir, chroms=None, seed: int = 0, depth: float = 1.0,
-                    conditions: int = 4, config: SimConfig | None = None, progress=None) -> dict:
+                    conditions: int = 4, config: SimConfig | None = None, progress=None,
+                    motif_background=None) -> dict:
     """Simulate coverage tracks and ground truth for a genome folder (SIMULATED data).
 
     Args:
@@ -98,6 +99,9 @@ def simulate_genome(genome_dir, out_dir, chroms=None, seed: int = 0, depth: floa
         conditions: number of RNA-seq conditions (≥ 1; 0 is basal).
         config: :class:`SimConfig` (default settings when None).
         progress: optional callable(str) told about each step (for a CLI progress bar).
+        motif_background: base composition (4,) the motifs are scored against (default: the
+            FASTA's own). A strain panel passes its reference's, so every strain shares ONE
+            regulatory model (the same site thresholds, weights and per-gene noise).
 
     Returns: summary dict (also in ``out_dir/done.json``): tracks with read counts,
     numbers of genes / bound sites / variants, runtime in seconds.
@@ -111,6 +115,8 @@ def simulate_genome(genome_dir, out_dir, chroms=None, seed: int = 0, depth: floa
     chrom_sizes = dict(genome.chroms)
     sim_chroms = _resolve_chroms(genome, chroms)
     settings = _settings(genome_dir, sim_chroms, seed, depth, conditions, cfg)
+    if motif_background is not None:
+        settings["motif_background"] = [float(x) for x in motif_background]
     done = out / "done.json"
     if done.exists():
         return _reuse(out, done, settings)
@@ -119,7 +125,8 @@ def simulate_genome(genome_dir, out_dir, chroms=None, seed: int = 0, depth: floa
     step("motifs")
     from ..genome import background_from_codes
     all_codes = {c: genome.fetch_codes(c, 0, n) for c, n in chrom_sizes.items()}
-    background = background_from_codes(np.concatenate(list(all_codes.values())))
+    background = background_from_codes(np.concatenate(list(all_codes.values()))) if motif_background is None \
+        else np.asarray(motif_background, np.float64)
     ms = sm.build_motifset(cfg, background)
     W, conds = sm.condition_weights(ms, cfg, conditions)
     cond_names = [c for c, _ in conds]
