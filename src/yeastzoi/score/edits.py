@@ -13,9 +13,19 @@ evaluation and variant scoring), stranded tracks of the other strand NaN; withou
 (insertions, deletions) keep the gene's side of the window fixed (stitching toward the
 gene), so the gene's bins stay aligned with the unedited prediction.
 
+Constructs (:func:`insertion_variant`, the one construct builder): a sequence given 5′→3′ in
+the gene's orientation is placed upstream of the gene's TSS (reverse-complemented for a
+``-`` gene), either inserted (``replace=False``, the native sequence is pushed away from the
+gene) or overwriting native bases (``replace=True``). ``anchor="end"``: ``distance`` bp lie
+between the construct's 3′ end and the TSS; ``anchor="centre"`` (Shorkie's MPRA contexts):
+the construct's centre lies ``distance`` bp upstream, i.e. ``distance − len // 2`` bp lie
+between its 3′ end and the TSS. A construct that would run off the chromosome is a one-line
+error.
+
 Results (:class:`EditScores`): one row per edit (``rows``), {stat: (rows, T)} (``scores``;
-ISM: (positions, 4, T)), target ids/labels and the run settings (``attrs``). Files and
-figures: :mod:`yeastzoi.score.edit_files`.
+ISM: (positions, 4, T)), the per-model values before the ensemble mean (``per_model``:
+{stat: (M, rows, T)}), target ids/labels and the run settings (``attrs``). Files and
+figures: :mod:`yeastzoi.score.edit_files`; the MPRA protocol on top: :mod:`yeastzoi.score.mpra`.
 """
 from __future__ import annotations
 
@@ -44,6 +54,7 @@ class EditScores:
     target_labels: list
     attrs: dict                     # run settings (scores.h5-style attributes)
     ref: np.ndarray | None = None   # ISM: reference codes of the region
+    per_model: dict | None = None   # stat → (M, rows, T) before the mean over models (not ISM)
 
 
 def _gene_readout(pred, gene: GeneInfo, start: int, strands) -> tuple:
@@ -68,7 +79,8 @@ def _finish(pred, rows, per_model, opts, targets_df, do_untransform, model_paths
     ids, labels = target_labels(pred.meta, targets_df)
     settings = run_settings(pred, model_paths, opts, do_untransform, mode)
     settings.update(attrs)
-    return EditScores(rows, reduce_models(per_model), ids, labels, settings)
+    return EditScores(rows, reduce_models(per_model), ids, labels, settings,
+                      per_model=per_model if rows is not None else None)
 
 
 # ----------------------------------------------------------------------------- ISM
@@ -117,59 +129,93 @@ def ism(models, genome, chrom: str, start: int, end: int, opts, targets_df=None,
 
 
 # ----------------------------------------------------------------------------- insertions
-def _insertion_variant(genome, g: GeneInfo, name: str, seq: str, distance: int, replace: bool):
-    """(variant, position, stitch) of one insert placed ``distance`` bp upstream of g's TSS."""
-    ins = seq if g.strand == "+" else revcomp_seq(seq)
+def insertion_variant(genome, g: GeneInfo, name: str, seq: str, distance: int, replace: bool = False,
+                      anchor: str = "end") -> tuple[Variant, int, str]:
+    """The construct of ``seq`` (5′→3′ in g's orientation) placed ``distance`` bp upstream of
+    g's TSS (module docstring: ``replace``, ``anchor``) as a :class:`Variant` on the genome's
+    + strand. Returns (variant, 0-based position the window is placed on, stitching side
+    that keeps the gene's side of the window fixed)."""
     n = len(seq)
+    if anchor not in ("end", "centre"):
+        raise YeastzoiError(f"--anchor {anchor}: expected end or centre")
+    gap = distance if anchor == "end" else distance - n // 2
+    if distance < 0 or gap < 0:
+        raise YeastzoiError(f"insert {name} ({n} bp) at gene {g.gene_id}: its {anchor} {distance} bp upstream of "
+                            f"the TSS would overlap the TSS; use a distance >= {0 if anchor == 'end' else n // 2} bp")
+    ins = seq if g.strand == "+" else revcomp_seq(seq)
+    size = genome.chroms[g.chrom]
     if g.strand == "+":
-        cut, stitch = g.tss - distance, "right"     # insert before base `cut`; keep the gene side fixed
-        lo, hi = cut - n, cut
+        cut, stitch = g.tss - gap, "right"     # insert before base `cut`; keep the gene side fixed
+        lo, hi = (cut - n, cut) if replace else (cut - 1, cut)
     else:
-        cut, stitch = g.tss + 1 + distance, "left"
-        lo, hi = cut, cut + n
+        cut, stitch = g.tss + 1 + gap, "left"
+        lo, hi = (cut, cut + n) if replace else (cut, cut + 1)
+    if lo < 0 or hi > size:
+        side = "start" if lo < 0 else "end"
+        raise YeastzoiError(f"insert {name} ({n} bp) {distance} bp upstream of gene {g.gene_id} ({g.strand}, TSS "
+                            f"{g.chrom}:{g.tss}) runs past the {side} of {g.chrom} ({size} bp); use a smaller "
+                            "distance or another context gene")
     if replace:
-        if lo < 0 or hi > genome.chroms[g.chrom]:
-            raise YeastzoiError(f"insert {name} at gene {g.gene_id}: runs off {g.chrom}")
         return Variant(f"{g.gene_id}:{name}", g.chrom, lo + 1, genome.fetch(g.chrom, lo, hi), ins), lo, stitch
-    if g.strand == "+":
-        anchor = genome.fetch(g.chrom, cut - 1, cut)   # insertion after the anchor base
-        return Variant(f"{g.gene_id}:{name}", g.chrom, cut, anchor, anchor + ins), cut - 1, stitch
-    anchor = genome.fetch(g.chrom, cut, cut + 1)       # insertion before the anchor base
-    return Variant(f"{g.gene_id}:{name}", g.chrom, cut + 1, anchor, ins + anchor), cut, stitch
+    anchor_base = genome.fetch(g.chrom, lo, hi)
+    if g.strand == "+":      # insertion after the anchor base
+        return Variant(f"{g.gene_id}:{name}", g.chrom, cut, anchor_base, anchor_base + ins), cut - 1, stitch
+    return Variant(f"{g.gene_id}:{name}", g.chrom, cut + 1, anchor_base, ins + anchor_base), cut, stitch
 
 
-def insertion_scores(models, genome, genes: list[GeneInfo], inserts: list[tuple[str, str]], distance: int,
+def check_constructs(genome, genes: list[GeneInfo], inserts: list[tuple[str, str]], distances,
+                     replace: bool = False, anchor: str = "end") -> None:
+    """Raise :func:`insertion_variant`'s one-line error for a construct that would overlap the
+    TSS or run off the chromosome, checking only the extremes (one insert of each length at
+    the smallest and the largest distance, for every gene) — cheap, so scripts call it before
+    loading any model."""
+    by_len = {}
+    for name, seq in inserts:
+        by_len.setdefault(len(seq), (name, seq.upper()))
+    dists = sorted({int(d) for d in distances})
+    for g in genes:
+        for name, seq in by_len.values():
+            for d in (dists[0], dists[-1]):
+                insertion_variant(genome, g, name, seq, d, replace, anchor)
+
+
+def insertion_scores(models, genome, genes: list[GeneInfo], inserts: list[tuple[str, str]], distance,
                      opts, targets_df=None, replace: bool = False, model_paths=None,
-                     progress=None) -> EditScores:
+                     progress=None, anchor: str = "end") -> EditScores:
     """Place each insert (name, sequence given 5′→3′ in the gene's orientation) ``distance``
-    bp upstream of each gene's TSS and score the gene (its bins) against the unedited locus.
+    bp upstream of each gene's TSS (:func:`insertion_variant`; ``distance`` one int or a
+    list: every distance is scored) and score the gene (its bins) against the unedited locus.
 
     ``replace=False`` inserts the sequence (the native sequence is pushed away from the gene);
-    ``replace=True`` overwrites the ``len(seq)`` native bases whose 3′ end lies ``distance`` bp
-    upstream of the TSS (as the simulator's MPRA does with ``distance`` 0).
-    ``rows``: gene_id, gene_name, gene_strand, insert, length, chrom, position, distance, mode."""
+    ``replace=True`` overwrites ``len(seq)`` native bases (as the simulator's MPRA does with
+    ``distance`` 0). ``rows`` (order: gene, insert, distance): gene_id, gene_name,
+    gene_strand, insert, length, chrom, position, distance, mode; ``per_model`` keeps every
+    model's values."""
     pred, do_untransform = prepare_scoring(models, opts, targets_df)
     strands = track_strands(targets_df, int(pred.meta["num_targets"]))
+    dists = [int(d) for d in (distance if isinstance(distance, (list, tuple, np.ndarray, range)) else [distance])]
     variants, jobs, rows = [], [], []
     for g in genes:
         for name, seq in inserts:
             seq = seq.upper()
             if not seq or set(seq) - set("ACGTN"):
                 raise YeastzoiError(f"insert {name}: sequence must be non-empty A/C/G/T/N")
-            v, pos, stitch = _insertion_variant(genome, g, name, seq, distance, replace)
-            ws = _gene_window(pred, g, pos)
-            em, tm = _gene_readout(pred, g, ws, strands)
-            jobs.append(Job(len(variants), g.chrom, ws, [(len(rows), em, em, tm)], stitch=stitch))
-            variants.append(v)
-            rows.append({"gene_id": g.gene_id, "gene_name": g.gene_name, "gene_strand": g.strand,
-                         "insert": name, "length": len(seq), "chrom": g.chrom, "position": pos,
-                         "distance": distance, "mode": "replace" if replace else "insert"})
+            for d in dists:
+                v, pos, stitch = insertion_variant(genome, g, name, seq, d, replace, anchor)
+                ws = _gene_window(pred, g, pos)
+                em, tm = _gene_readout(pred, g, ws, strands)
+                jobs.append(Job(len(variants), g.chrom, ws, [(len(rows), em, em, tm)], stitch=stitch))
+                variants.append(v)
+                rows.append({"gene_id": g.gene_id, "gene_name": g.gene_name, "gene_strand": g.strand,
+                             "insert": name, "length": len(seq), "chrom": g.chrom, "position": pos,
+                             "distance": d, "mode": "replace" if replace else "insert"})
     if not jobs:
         raise YeastzoiError("no insert × gene to score")
     per_model = run_jobs(pred, genome, variants, jobs, len(rows), opts.stats, opts.stitch, targets_df,
                          do_untransform, progress)
     return _finish(pred, pd.DataFrame(rows), per_model, opts, targets_df, do_untransform, model_paths,
-                   "insert", distance=int(distance), replace=bool(replace))
+                   "insert", distance=dists[0] if len(dists) == 1 else dists, replace=bool(replace),
+                   anchor=anchor)
 
 
 # ----------------------------------------------------------------------------- deletions

@@ -28,6 +28,13 @@ Rules (each violation is a one-line :class:`YeastzoiError` naming file and line)
   is swapped (REF↔ALT, :attr:`Variant.flipped` set, counted in the report); a record
   matching neither is still an error;
 * a file with no variant (after skipping) is an error.
+
+Allele frequencies (``allele_freq=True``, for population VCFs): :attr:`Variant.af` is the
+frequency of the variant's ALT allele — INFO ``AF`` (one value per ALT, in ALT order; a TSV
+``AF``/``af`` column) when present, else counted from the ``GT`` genotypes of the sample
+columns (AC / AN over called alleles; haploid and polyploid calls alike; ``.`` uncalled;
+NaN when no allele is called). A record with neither is a one-line error. A flipped
+variant gets 1 − AF.
 """
 from __future__ import annotations
 
@@ -64,6 +71,7 @@ class Variant:
     flipped: bool = False
     chrom_in: str = ""
     info: dict = dataclasses.field(default_factory=dict)
+    af: float | None = None         # ALT allele frequency (read_variants(..., allele_freq=True))
 
     @property
     def start(self) -> int:
@@ -139,7 +147,8 @@ def _parse_info(text: str) -> dict:
 
 
 def _records(path: Path):
-    """Yield (line, chrom, pos text, id, ref, alt text, info dict)."""
+    """Yield (line, chrom, pos text, id, ref, alt text, info dict, FORMAT + sample columns
+    (VCF with samples) or None)."""
     kind = _sniff(path)
     if kind == "vcf":
         for ln, line in _lines(path):
@@ -154,7 +163,7 @@ def _records(path: Path):
                     raise YeastzoiError(f"{path} line {ln}: expected at least 5 tab-separated VCF columns "
                                         f"(CHROM POS ID REF ALT), got {len(f)}: {line[:60]!r}")
             info = _parse_info(f[7]) if len(f) > 7 else {}
-            yield ln, f[0], f[1], f[2], f[3], f[4], info
+            yield ln, f[0], f[1], f[2], f[3], f[4], info, (f[8:] if len(f) > 9 else None)
         return
     header = None
     for ln, line in _lines(path):
@@ -180,7 +189,7 @@ def _records(path: Path):
         used = set(cols.values())
         info = {names[i]: f[i] for i in range(len(f)) if i not in used}
         vid = f[cols["id"]] if "id" in cols else "."
-        yield ln, f[cols["chrom"]], f[cols["pos"]], vid, f[cols["ref"]], f[cols["alt"]], info
+        yield ln, f[cols["chrom"]], f[cols["pos"]], vid, f[cols["ref"]], f[cols["alt"]], info, None
 
 
 def _matches(genome_seq: str, allele: str) -> bool:
@@ -188,11 +197,40 @@ def _matches(genome_seq: str, allele: str) -> bool:
         a == b or a == "N" or b == "N" for a, b in zip(genome_seq, allele))
 
 
-def read_variants(path, genome=None, flip: bool = False) -> tuple[list[Variant], ReadReport]:
+_GT_SPLIT = re.compile(r"[/|\t]")
+
+
+def _allele_freqs(info: dict, samples, n_alts: int, where: str) -> list[float]:
+    """ALT allele frequencies of one record (module docstring: INFO/AF, else GT counts)."""
+    af = info.get("AF", info.get("af"))
+    if af is not None and af is not True:
+        vals = str(af).split(",")
+        if len(vals) != n_alts:
+            raise YeastzoiError(f"{where}: INFO/AF has {len(vals)} value(s) for {n_alts} ALT allele(s)")
+        try:
+            return [float("nan") if x in (".", "") else float(x) for x in vals]
+        except ValueError:
+            raise YeastzoiError(f"{where}: INFO/AF {af!r} is not a number list") from None
+    keys = samples[0].split(":") if samples else []
+    if "GT" not in keys:
+        raise YeastzoiError(f"{where}: no allele frequency: no INFO/AF and no GT genotype columns to count it "
+                            "from; add AF (e.g. bcftools +fill-tags -- -t AF) or the genotypes")
+    gi = keys.index("GT")
+    gts = [s.split(":")[gi] if gi else s.split(":", 1)[0] for s in samples[1:]]
+    counts: dict[str, int] = {}
+    for tok in _GT_SPLIT.split("\t".join(gts)):
+        counts[tok] = counts.get(tok, 0) + 1
+    an = sum(c for tok, c in counts.items() if tok.isdigit())
+    return [counts.get(str(k), 0) / an if an else float("nan") for k in range(1, n_alts + 1)]
+
+
+def read_variants(path, genome=None, flip: bool = False,
+                  allele_freq: bool = False) -> tuple[list[Variant], ReadReport]:
     """Read ``path`` (VCF/TSV, see the module docstring) into a list of :class:`Variant`.
 
     ``genome`` (a :class:`yeastzoi.genome.Genome`) resolves chromosome aliases and checks
-    REF; without it names and alleles are taken as written. Returns (variants, report).
+    REF; without it names and alleles are taken as written. ``allele_freq``: fill
+    :attr:`Variant.af` (module docstring). Returns (variants, report).
     """
     path = Path(path)
     if not path.is_file():
@@ -200,7 +238,7 @@ def read_variants(path, genome=None, flip: bool = False) -> tuple[list[Variant],
     report = ReadReport()
     out: list[Variant] = []
     resolved: dict[str, str] = {}
-    for ln, chrom, pos_text, vid, ref, alt_text, info in _records(path):
+    for ln, chrom, pos_text, vid, ref, alt_text, info, samples in _records(path):
         report.records += 1
         where = f"{path} line {ln}"
         try:
@@ -231,9 +269,10 @@ def read_variants(path, genome=None, flip: bool = False) -> tuple[list[Variant],
         alts = [a.strip() for a in alt_text.split(",")]
         if len(alts) > 1:
             report.multiallelic += 1
+        freqs = _allele_freqs(info, samples, len(alts), where) if allele_freq else None
         base_id = vid if vid not in ("", ".") else f"{chrom}:{pos}:{ref}"
         k = 0
-        for alt in alts:
+        for ai, alt in enumerate(alts):
             if alt in (".", "*", "") or alt.startswith("<") or "[" in alt or "]" in alt:
                 report.skipped_symbolic += 1
                 continue
@@ -247,9 +286,11 @@ def read_variants(path, genome=None, flip: bool = False) -> tuple[list[Variant],
             if vid not in ("", ".") and k > 1:
                 v_id = f"{base_id}_{k}"
             var = Variant(id=v_id, chrom=fa_chrom, pos=pos, ref=ref, alt=alt, line=ln, chrom_in=chrom,
-                          info=dict(info))
+                          info=dict(info), af=freqs[ai] if freqs is not None else None)
             if genome is not None:
                 _check_ref(var, genome, flip, where, report)
+                if var.flipped and var.af is not None:
+                    var.af = 1.0 - var.af
             report.indels += int(var.is_indel)
             out.append(var)
     report.variants = len(out)
