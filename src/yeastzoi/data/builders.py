@@ -1,4 +1,6 @@
 """Builders: a track dataset (FASTA + targets sheet → records) and an LM corpus (SPECIES.tsv).
+Many genomes with their own tracks in one dataset: :mod:`yeastzoi.data.genomes`, built on the
+helpers here (:func:`labelled_contigs`, :func:`split_homology`, :func:`write_track_records`, ...).
 
 Both write a data directory (see :mod:`yeastzoi.data.tfrecords`): ``tfrecords/{split}-{i}.tfr``,
 ``statistics.json`` (written last: its presence marks a complete build), ``sequences.bed``
@@ -52,11 +54,11 @@ LM_TEST = ("chrXII", "chrXIV", "chrXVI")
 LM_VALID = ("chrXI", "chrXIII", "chrXV")
 
 
-def _noop_progress(desc, total):
+def noop_progress(desc, total):
     return lambda n: None
 
 
-def _chrom_list(value) -> list[str]:
+def chrom_list(value) -> list[str]:
     """Chromosome names from a comma-separated string or an iterable (None → [])."""
     if value is None:
         return []
@@ -77,7 +79,7 @@ def _resolve_chroms(genome, names, flag) -> list[str]:
     return out
 
 
-def _bed_intervals(path, genome) -> dict[str, np.ndarray] | None:
+def bed_intervals(path, genome) -> dict[str, np.ndarray] | None:
     """Merged intervals per FASTA chromosome of a BED (None for no path)."""
     if path is None:
         return None
@@ -93,7 +95,7 @@ def _bp_mask(intervals: dict[str, np.ndarray] | None, chrom: str, size: int) -> 
 
 
 @contextlib.contextmanager
-def _record_writers(out_dir: Path, splits, seqs_per_file: int):
+def record_writers(out_dir: Path, splits, seqs_per_file: int):
     """Shard writers for ``splits`` in ``out_dir/tfrecords`` (an old statistics.json and old
     shards are removed first), closed when the block succeeds. On failure the shards are
     removed, and ``out_dir`` too when this build created it: a failed build leaves no
@@ -117,7 +119,7 @@ def _record_writers(out_dir: Path, splits, seqs_per_file: int):
 
 
 # ============================================================================ track dataset
-def _check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_chroms) -> int:
+def check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_chroms) -> int:
     """Target bins per window; one-line errors for an impossible geometry or split choice."""
     if seq_length % pool_width:
         raise YeastzoiError(f"seq_length {seq_length} is not divisible by pool_width {pool_width}; "
@@ -133,12 +135,12 @@ def _check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_c
     return (seq_length - 2 * crop_bp) // pool_width
 
 
-def _labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms):
+def labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms):
     """(labelled contigs, split names, fold layout or None) for folds or -t/-v lists."""
     sizes = genome.chroms
     if folds is None:
-        tc = _resolve_chroms(genome, _chrom_list(test_chroms), "-t")
-        vc = _resolve_chroms(genome, _chrom_list(valid_chroms), "-v")
+        tc = _resolve_chroms(genome, chrom_list(test_chroms), "-t")
+        vc = _resolve_chroms(genome, chrom_list(valid_chroms), "-v")
         return split_by_chromosomes(contigs, tc, vc, chrom_sizes=sizes), ["train", "valid", "test"], None
     fold_lists = split_arms_into_folds(contigs, int(folds))
     labelled = [(c, f"fold{k}") for k, fl in enumerate(fold_lists) for c in fl]
@@ -147,10 +149,12 @@ def _labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms):
     return labelled, [f"fold{k}" for k in range(int(folds))], layout
 
 
-def _homology(windows, codes, folds, homology_kw, threads, progress):
-    """Windows after the homology filter (-t/-v: train vs held-out; folds: greedy) and its report."""
+def split_homology(windows, get, folds, homology_kw, threads, progress):
+    """Windows after the homology filter (-t/-v: train vs held-out; folds: greedy) and its report.
+
+    ``get(species, chrom, start, end)`` → uint8 codes (see :func:`yeastzoi.data.homology_filter`;
+    a ``species`` column of ``windows`` names the genome each row comes from)."""
     kw = dict(homology_kw or {})
-    get = lambda sp, c, s, e: padded_slice(codes[c], s, e)  # noqa: E731
     if folds is not None:
         upd = progress("homology", len(windows))
         return fold_homology_filter(windows, get, int(folds), threads=threads, progress=upd, **kw)
@@ -166,18 +170,26 @@ def _warn_negative(files, counts, lowest) -> None:
                         "input-subtracted or log-ratio track?)", f, int(n), float(low))
 
 
-def _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
-                         target_length, black, unmap, umap_frac, progress) -> None:
+def write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
+                        target_length, black, unmap, umap_frac, progress, genome_index: int | None = None,
+                        label: str = "records") -> None:
     """Transform and write every window's targets; errors for NaN-only tracks, warnings for
-    negative coverage."""
+    negative coverage. ``genome_index``: the records' ``genome`` feature (many-genome
+    datasets; None writes none). ``label``: the progress bar's name."""
     from ..coverage import apply_blacklist, bin_mask, clip_negative, transform_tracks
     T = len(targets)
     any_finite, neg, lowest = np.zeros(T, bool), np.zeros(T, np.int64), np.zeros(T)
-    upd = progress("records", len(windows))
+    n_nan, n_inf, first_bad = np.zeros(T, np.int64), np.zeros(T, np.int64), [None] * T
+    upd = progress(label, len(windows))
     for chrom, idx in windows.groupby("chrom", sort=False).indices.items():
         size = genome.chroms[chrom]
         cov = np.stack([cf.values(chrom, 0, size) for cf in covs], axis=1)  # (size, T) raw
         any_finite |= np.isfinite(cov).any(0)
+        nan_m, inf_m = np.isnan(cov), np.isinf(cov)
+        n_nan, n_inf = n_nan + nan_m.sum(0), n_inf + inf_m.sum(0)
+        for t in np.flatnonzero((nan_m | inf_m).any(0)):
+            if first_bad[t] is None:
+                first_bad[t] = f"{chrom}:{int(np.flatnonzero(nan_m[:, t] | inf_m[:, t])[0])}"
         cov, n_neg, low = clip_negative(cov)
         neg, lowest = neg + n_neg, np.minimum(lowest, low)
         umask = _bp_mask(unmap, chrom, size) if unmap else None
@@ -193,9 +205,13 @@ def _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp
                 bad |= umask[ts:te].reshape(target_length, pool_width).mean(1) > umap_frac
             if bad.any():
                 y = apply_blacklist(y, bad)
-            writers[sp].write(serialize_example(padded_slice(codes[chrom], s, e), y))
+            writers[sp].write(serialize_example(padded_slice(codes[chrom], s, e), y, genome=genome_index))
         upd(len(idx))
     _warn_negative(targets["file"], neg, lowest)
+    for f, a, b, where in zip(targets["file"], n_nan, n_inf, first_bad):
+        if (a or b) and any_finite[list(targets["file"]).index(f)]:
+            log.warning("%s: %d NaN and %d ±Inf coverage value(s) on the windows' chromosomes (first at %s); "
+                        "NaN and -Inf are read as 0, +Inf as the track's clip value", f, int(a), int(b), where)
     nan_only = [str(f) for f, ok in zip(targets["file"], any_finite) if not ok]
     if nan_only:
         raise YeastzoiError(f"{nan_only[0]}: the track is NaN over every window"
@@ -203,18 +219,18 @@ def _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp
                             "check the coverage file or drop it from the targets sheet")
 
 
-def _track_stats(seq_length, pool_width, crop_bp, stride, target_length, num_targets, genome, writers,
-                 folds, fold_layout, test_chroms, valid_chroms, removed, hom_report, seed, t0) -> dict:
-    """statistics.json of a track dataset."""
+def track_stats(seq_length, pool_width, crop_bp, stride, target_length, num_targets, chrom_sizes, writers,
+                folds, fold_layout, test_chroms, valid_chroms, removed, hom_report, seed, t0) -> dict:
+    """statistics.json of a track dataset (``chrom_sizes``: the reference genome's, bp)."""
     stats = {"seq_length": seq_length, "seq_depth": 4, "seq_1hot": True, "target_length": target_length,
              "num_targets": num_targets, "pool_width": pool_width, "crop_bp": crop_bp, "stride": stride,
              "num_species": 1, "sequences_bed": "full input windows (seq_length bp)",
-             "chrom_sizes": {c: int(n) for c, n in genome.chroms.items()}}
+             "chrom_sizes": {c: int(n) for c, n in chrom_sizes.items()}}
     stats.update({f"{sp}_seqs": w.count for sp, w in writers.items()})
     if folds is not None:
         stats.update(folds=int(folds), fold_contigs=fold_layout)
     else:
-        stats.update(test_chroms=_chrom_list(test_chroms), valid_chroms=_chrom_list(valid_chroms))
+        stats.update(test_chroms=chrom_list(test_chroms), valid_chroms=chrom_list(valid_chroms))
     stats["filters_removed"] = removed
     if hom_report is not None:
         stats["homology"] = {k: v for k, v in hom_report.items() if k != "removed_by_chrom"}
@@ -249,17 +265,17 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
     from ..genome import Genome
 
     t0 = time.time()
-    progress = progress or _noop_progress
+    progress = progress or noop_progress
     seq_length, pool_width, crop_bp = int(seq_length), int(pool_width), int(crop_bp)
-    target_length = _check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_chroms)
+    target_length = check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_chroms)
     stride = int(stride or seq_length - 2 * crop_bp)
     genome = Genome(fasta)
     sizes = genome.chroms
     targets = read_targets(targets_path)
     covs = [CoverageFile(f, reference_chroms=sizes) for f in targets["file"]]
-    unmap, black = _bed_intervals(unmap_bed, genome), _bed_intervals(blacklist_bed, genome)
-    contigs = split_contigs(sizes, _bed_intervals(gaps_bed, genome), unmap, min_unmap_len=min_unmap_len)
-    labelled, split_names, fold_layout = _labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms)
+    unmap, black = bed_intervals(unmap_bed, genome), bed_intervals(blacklist_bed, genome)
+    contigs = split_contigs(sizes, bed_intervals(gaps_bed, genome), unmap, min_unmap_len=min_unmap_len)
+    labelled, split_names, fold_layout = labelled_contigs(genome, contigs, folds, test_chroms, valid_chroms)
     windows = make_windows(labelled, seq_length, stride)
     codes = {c: genome.fetch_codes(c, 0, n) for c, n in sizes.items()}
     exon_frac = None
@@ -267,27 +283,28 @@ def build_track_dataset(fasta, targets_path, out_dir, seq_length: int = 16384, p
         exon_frac = interval_coverage(windows, exon_intervals(gtf, genome.chroms), sizes)
     windows, removed = filter_windows(windows, n_frac=n_fraction(windows, codes), max_n_frac=max_n_frac,
                                       exon_frac=exon_frac, min_exon_frac=min_exon_frac,
-                                      limit=_bed_intervals(limit_bed, genome))
+                                      limit=bed_intervals(limit_bed, genome))
     hom_report = None
     if homology and len(windows):
-        windows, hom_report = _homology(windows, codes, folds, homology_kw, threads, progress)
+        get = lambda sp, c, s, e: padded_slice(codes[c], s, e)  # noqa: E731
+        windows, hom_report = split_homology(windows, get, folds, homology_kw, threads, progress)
     if len(windows) == 0:
         raise YeastzoiError(f"{fasta}: no windows left after filtering (seq_length {seq_length}, "
                             f"filters removed {removed}); lower -l or relax the filters")
 
     out_dir = Path(out_dir)
     try:
-        with _record_writers(out_dir, split_names, seqs_per_file) as writers:
-            _write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
-                                 target_length, black, unmap, umap_frac, progress)
+        with record_writers(out_dir, split_names, seqs_per_file) as writers:
+            write_track_records(windows, writers, genome, codes, covs, targets, crop_bp, pool_width,
+                                target_length, black, unmap, umap_frac, progress)
     finally:
         for cf in covs:
             cf.close()
 
     write_sequences_bed(out_dir / "sequences.bed", windows)
     write_targets(out_dir / "targets.txt", targets)
-    stats = _track_stats(seq_length, pool_width, crop_bp, stride, target_length, len(targets), genome, writers,
-                         folds, fold_layout, test_chroms, valid_chroms, removed, hom_report, seed, t0)
+    stats = track_stats(seq_length, pool_width, crop_bp, stride, target_length, len(targets), sizes, writers,
+                        folds, fold_layout, test_chroms, valid_chroms, removed, hom_report, seed, t0)
     write_statistics(out_dir / "statistics.json", stats)
     log.info("wrote %d records to %s in %.1f s", len(windows), out_dir, time.time() - t0)
     return stats
@@ -300,15 +317,15 @@ def _species_windows(si, row, genome, seq_length, stride, test_chroms, valid_chr
     sizes = genome.chroms
     contigs = split_contigs(sizes)
     if si == 0:
-        tc = _resolve_chroms(genome, _chrom_list(test_chroms), "-t")
-        vc = _resolve_chroms(genome, _chrom_list(valid_chroms), "-v")
+        tc = _resolve_chroms(genome, chrom_list(test_chroms), "-t")
+        vc = _resolve_chroms(genome, chrom_list(valid_chroms), "-v")
         labelled = split_by_chromosomes(contigs, tc, vc, chrom_sizes=sizes)
     else:
         labelled = [(c, "train") for c in contigs]
     w = make_windows(labelled, seq_length, stride)
     exons = exon_intervals(row["gtf"], genome.chroms, exon_trim) if row["gtf"] else {}
     ef = interval_coverage(w, exons, sizes) if min_exon_frac > 0 else None
-    limit = _bed_intervals(limit_bed, genome) if (limit_bed is not None and si == 0) else None
+    limit = bed_intervals(limit_bed, genome) if (limit_bed is not None and si == 0) else None
     w, removed = filter_windows(w, n_frac=n_fraction(w, codes), max_n_frac=max_n_frac,
                                 exon_frac=ef, min_exon_frac=min_exon_frac, limit=limit)
     report["removed_by_filter"][row["name"]] = removed
@@ -320,7 +337,7 @@ def _write_lm_records(w, writers, si, row, genome, codes, exons, progress) -> No
     sizes = genome.chroms
     rmask = {c: genome.repeat_mask(c, 0, n) for c, n in sizes.items()}
     if row["repeats"]:
-        rep = _bed_intervals(row["repeats"], genome)
+        rep = bed_intervals(row["repeats"], genome)
         for c in rmask:
             rmask[c] = np.maximum(rmask[c], _bp_mask(rep, c, sizes[c]))
     upd = progress(f"records {row['name']}", len(w))
@@ -358,14 +375,14 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
     from ..genome import Genome
 
     t0 = time.time()
-    progress = progress or _noop_progress
+    progress = progress or noop_progress
     table = read_species_table(species_tsv)
     names = table["name"].tolist()
     for fasta in table["fasta"]:  # every index checked (a stale .fai rebuilt) before any output
         Genome(fasta).close()
     all_windows, index = [], None
     report = {"removed_by_filter": {}, "homology_removed": {}, "windows": {}}
-    with _record_writers(Path(out_dir), ("train", "valid", "test"), seqs_per_file) as writers:
+    with record_writers(Path(out_dir), ("train", "valid", "test"), seqs_per_file) as writers:
         for si, row in table.iterrows():
             with Genome(row["fasta"]) as genome:
                 codes = {c: genome.fetch_codes(c, 0, n) for c, n in genome.chroms.items()}
@@ -391,7 +408,7 @@ def build_lm_corpus(species_tsv, out_dir, seq_length: int = 16384, stride: int =
     _write_lm_bed(out_dir / "sequences.bed", windows)
     stats = {"seq_length": int(seq_length), "seq_depth": 4, "seq_1hot": True, "stride": int(stride),
              "num_species": len(names), "species": names, "reference_species": names[0],
-             "test_chroms": _chrom_list(test_chroms), "valid_chroms": _chrom_list(valid_chroms),
+             "test_chroms": chrom_list(test_chroms), "valid_chroms": chrom_list(valid_chroms),
              "exon_trim": exon_trim, "max_n_frac": max_n_frac, "min_exon_frac": min_exon_frac,
              "homology": bool(homology), "sequences_bed": "full input windows (seq_length bp); 5th column species"}
     stats.update({f"{sp}_seqs": writers[sp].count for sp in ("train", "valid", "test")})

@@ -6,6 +6,9 @@ Two readers:
   DNA (N = all-zero row), and when ``num_features > 4`` a zero mask channel followed by a
   species one-hot of ``num_features - 5`` channels; y float32 (B, target_length,
   num_targets), the *transformed* coverage stored in the records.
+  With ``with_genome=True`` it yields ``(x, y, g)``, g int64 (B,) the records' ``genome``
+  index (many-genome datasets; 0 for single-genome ones). Training asks for ``(x, y)``
+  only: the genome feature never reaches the model.
 * :func:`lm_dataset` yields ``(x, y, w, m)`` for masked-LM training:
 
   - x float32 (B, L, 4 + 1 + S): DNA channels after masking, channel 4 = mask token flag,
@@ -116,8 +119,9 @@ def _resolve_files(data_dir, split, files):
 def track_dataset(data_dir, split: str = "train", batch_size: int = 4, shuffle: bool = True,
                   shuffle_buffer: int = 128, seed: int | None = None, repeat: bool = False,
                   files=None, num_features: int = 4, species_index: int | None = None,
-                  drop_remainder: bool = False):
-    """tf.data of ``(x, y)`` batches from a track data dir (see module docstring).
+                  drop_remainder: bool = False, with_genome: bool = False):
+    """tf.data of ``(x, y)`` batches from a track data dir (see module docstring); with
+    ``with_genome`` ``(x, y, genome index)``.
 
     ``split`` selects ``{split}-*.tfr``; for fold layouts pass ``files=`` from
     :func:`fold_splits`. Without shuffling, records come in sequences.bed order.
@@ -138,7 +142,7 @@ def track_dataset(data_dir, split: str = "train", batch_size: int = 4, shuffle: 
             raise YeastzoiError(f"species_index {species_index} out of range for {n_species} species")
 
     def _map(rec):
-        ex = parse_example(rec, seq_length, tlen, ntar)
+        ex = parse_example(rec, seq_length, tlen, ntar, genome=with_genome)
         x = tf.one_hot(tf.cast(ex["sequence"], tf.int32), 4, dtype=tf.float32)  # N=4 → zeros
         if num_features > 4:
             extra = [tf.zeros([seq_length, 1], tf.float32)]
@@ -146,6 +150,8 @@ def track_dataset(data_dir, split: str = "train", batch_size: int = 4, shuffle: 
                 sp = tf.one_hot(species_index, n_species, dtype=tf.float32)
                 extra.append(tf.tile(sp[None, :], [seq_length, 1]))
             x = tf.concat([x] + extra, axis=-1)
+        if with_genome:
+            return x, ex["target"], ex["genome"]
         return x, ex["target"]
 
     ds = _records(files, shuffle, seed)

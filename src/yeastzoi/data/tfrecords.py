@@ -4,7 +4,9 @@ A data directory built by yeastzoi looks like::
 
     DATA_DIR/statistics.json     seq_length, seq_depth (4), seq_1hot, target_length,
                                  num_targets, pool_width, crop_bp, {split}_seqs, ...
-    DATA_DIR/sequences.bed       chrom, start, end, split  (one row per record)
+    DATA_DIR/sequences.bed       chrom, start, end, split  (one row per record; LM corpora
+                                 add species; many-genome track datasets add genome,
+                                 ref_start, ref_end)
     DATA_DIR/targets.txt         the targets sheet (track datasets only)
     DATA_DIR/tfrecords/{split}-{i}.tfr
 
@@ -13,7 +15,11 @@ Records are ZLIB-compressed ``tf.train.Example`` protos whose features are raw b
 * ``sequence``: uint8 codes A0 C1 G2 T3 N4, ``seq_length`` bytes;
 * ``target``: float16, ``target_length × num_targets`` row-major (bins × tracks);
 * LM records instead carry ``species`` (int64 index into statistics.json's ``species``),
-  ``mask`` (uint8 per bp, 1 on exon bases) and ``repeat_mask`` (uint8 per bp, 1 on repeats).
+  ``mask`` (uint8 per bp, 1 on exon bases) and ``repeat_mask`` (uint8 per bp, 1 on repeats);
+* many-genome track records (``yeastzoi_data.py --genomes``) add ``genome`` (int64 index
+  into statistics.json's ``genomes``). Readers parse features by name, so a reader that
+  does not ask for ``genome`` reads these records unchanged, and asking for it in a dataset
+  without it gives 0 (the one genome).
 
 **Coordinates in sequences.bed**: yeastzoi stores the full *input* window (0-based,
 half-open, ``end - start == seq_length``), not the cropped target region that baskerville
@@ -61,12 +67,13 @@ def tfr_options():
 
 def serialize_example(sequence: np.ndarray, target: np.ndarray | None = None,
                       species: int | None = None, mask: np.ndarray | None = None,
-                      repeat_mask: np.ndarray | None = None) -> bytes:
+                      repeat_mask: np.ndarray | None = None, genome: int | None = None) -> bytes:
     """One record as serialized ``tf.train.Example`` bytes.
 
     sequence: uint8 codes (seq_length,); target: (target_length, num_targets), stored as
     float16 bytes (values outside the float16 range must have been clipped already);
-    species: int index; mask / repeat_mask: (seq_length,) 0/1 arrays stored as uint8.
+    species: int index; mask / repeat_mask: (seq_length,) 0/1 arrays stored as uint8;
+    genome: int index into statistics.json's ``genomes`` (many-genome track datasets).
     """
     tf = _tf()
     seq = np.ascontiguousarray(sequence, dtype=np.uint8)
@@ -77,8 +84,9 @@ def serialize_example(sequence: np.ndarray, target: np.ndarray | None = None,
     feats = {"sequence": _bytes(seq.tobytes())}
     if target is not None:
         feats["target"] = _bytes(np.ascontiguousarray(target, dtype=np.float16).tobytes())
-    if species is not None:
-        feats["species"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(species)]))
+    for name, value in (("species", species), ("genome", genome)):
+        if value is not None:
+            feats[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
     for name, arr in (("mask", mask), ("repeat_mask", repeat_mask)):
         if arr is not None:
             a = np.ascontiguousarray(arr, dtype=np.uint8)
@@ -173,21 +181,34 @@ def remove_stale_records(tfr_dir) -> int:
     return n
 
 
-def write_sequences_bed(path, windows) -> None:
-    """Write ``sequences.bed`` (chrom, start, end, split; tab, no header) atomically.
+#: The columns after (chrom, start, end, split) that sequences.bed may carry, by column count.
+SEQUENCES_BED_LAYOUTS = {4: (), 5: ("species",), 7: ("genome", "ref_start", "ref_end")}
+
+
+def write_sequences_bed(path, windows, extra=()) -> None:
+    """Write ``sequences.bed`` (chrom, start, end, split, then the ``extra`` columns of
+    ``windows``; tab, no header) atomically.
 
     ``windows``: a DataFrame with those columns, rows in record order within each split;
-    coordinates are the full input window (0-based, half-open, seq_length bp).
+    coordinates are the full input window (0-based, half-open, seq_length bp). ``extra``:
+    one layout of :data:`SEQUENCES_BED_LAYOUTS` (many-genome track datasets: genome,
+    ref_start, ref_end — the window's genome name and its reference locus, bp).
     """
-    lines = [f"{c}\t{int(s)}\t{int(e)}\t{sp}" for c, s, e, sp in
-             zip(windows["chrom"], windows["start"], windows["end"], windows["split"])]
+    extra = tuple(extra)
+    if extra not in SEQUENCES_BED_LAYOUTS.values():
+        raise ValueError(f"sequences.bed extra columns {extra} are not a known layout")
+    cols = [windows[c] for c in ("chrom", "start", "end", "split", *extra)]
+    lines = ["\t".join(str(int(v)) if isinstance(v, (int, np.integer)) else str(v) for v in row)
+             for row in zip(*cols)]
     write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
 
 
 def read_sequences_bed(path):
-    """Read ``sequences.bed`` → DataFrame(chrom, start, end, split[, species]).
+    """Read ``sequences.bed`` → DataFrame(chrom, start, end, split[, ...]).
 
-    LM corpora carry a 5th column, the species name."""
+    LM corpora carry a 5th column, the species name; many-genome track datasets three more,
+    genome (name), ref_start and ref_end (the window's reference locus on the same
+    chromosome name, bp)."""
     import pandas as pd
     path = Path(path)
     if not path.exists():
@@ -195,10 +216,11 @@ def read_sequences_bed(path):
     if path.stat().st_size == 0:
         return pd.DataFrame({"chrom": [], "start": [], "end": [], "split": []})
     df = pd.read_csv(path, sep="\t", header=None, dtype={0: str, 3: str, 4: str})
-    if df.shape[1] not in (4, 5):
-        raise YeastzoiError(f"{path}: expected 4 or 5 tab-separated columns (chrom, start, end, split"
-                            f"[, species]), found {df.shape[1]}; rebuild the data directory")
-    df.columns = ["chrom", "start", "end", "split", "species"][:df.shape[1]]
+    if df.shape[1] not in SEQUENCES_BED_LAYOUTS:
+        raise YeastzoiError(f"{path}: expected 4, 5 or 7 tab-separated columns (chrom, start, end, split"
+                            f"[, species] or [, genome, ref_start, ref_end]), found {df.shape[1]}; "
+                            "rebuild the data directory")
+    df.columns = ["chrom", "start", "end", "split", *SEQUENCES_BED_LAYOUTS[df.shape[1]]]
     return df
 
 
@@ -292,18 +314,21 @@ def verify_records(files) -> int:
 
 
 def parse_example(serialized, seq_length: int, target_length: int | None = None,
-                  num_targets: int | None = None, lm: bool = False) -> dict:
+                  num_targets: int | None = None, lm: bool = False, genome: bool = False) -> dict:
     """Parse one serialized record (a scalar string tensor) for tf.data.
 
     Returns a dict of tensors: ``sequence`` uint8 (seq_length,); for track records
     (``target_length`` given) ``target`` float32 (target_length, num_targets) converted from
     the stored float16; for ``lm=True`` records ``species`` int64 scalar, ``mask`` and
-    ``repeat_mask`` uint8 (seq_length,).
+    ``repeat_mask`` uint8 (seq_length,); with ``genome=True`` ``genome`` int64 scalar (0 for
+    records written without it: single-genome datasets).
     """
     tf = _tf()
     spec = {"sequence": tf.io.FixedLenFeature([], tf.string)}
     if target_length is not None:
         spec["target"] = tf.io.FixedLenFeature([], tf.string)
+    if genome:
+        spec["genome"] = tf.io.FixedLenFeature([], tf.int64, default_value=0)
     if lm:
         spec["species"] = tf.io.FixedLenFeature([], tf.int64, default_value=0)
         spec["mask"] = tf.io.FixedLenFeature([], tf.string, default_value="")
@@ -313,6 +338,8 @@ def parse_example(serialized, seq_length: int, target_length: int | None = None,
     if target_length is not None:
         t = tf.io.decode_raw(ex["target"], tf.float16)
         out["target"] = tf.cast(tf.reshape(t, [target_length, num_targets]), tf.float32)
+    if genome:
+        out["genome"] = ex["genome"]
     if lm:
         out["species"] = ex["species"]
         for name in ("mask", "repeat_mask"):

@@ -12,13 +12,16 @@ import numpy as np
 import pandas as pd
 
 from .. import YeastzoiError
-from .tracks import ProgressFactory, TrackEval, check_track_model, evaluate_tracks, summarize, write_tsv
+from .tracks import (ProgressFactory, TrackEval, check_track_model, dataset_genomes, evaluate_tracks, genome_ids,
+                     split_records, summarize, write_tsv)
 
 log = logging.getLogger(__name__)
 
 
 def _write_result(res: TrackEval, out_dir: Path, suffix: str) -> dict:
     out = {f"tracks{suffix}": write_tsv(res.tracks, out_dir / f"tracks{suffix}.tsv")}
+    if res.genomes is not None:
+        out[f"tracks_genomes{suffix}"] = write_tsv(res.genomes, out_dir / f"tracks_genomes{suffix}.tsv")
     if res.genes is not None:
         out[f"genes{suffix}"] = write_tsv(res.genes, out_dir / f"genes{suffix}.tsv")
         out[f"gene_values{suffix}"] = write_tsv(res.gene_values, out_dir / f"gene_values{suffix}.tsv")
@@ -38,6 +41,22 @@ def summary_table(labels, results) -> pd.DataFrame:
         s.insert(0, "model", lab)
         summaries.append(s)
     return pd.concat(summaries, ignore_index=True)
+
+
+def genome_summary_table(labels, results) -> pd.DataFrame | None:
+    """Per model, genome and track group: n_seqs and mean / median per-track R (many-genome
+    data only; None otherwise)."""
+    parts = []
+    for lab, res in zip(labels, results):
+        if res.genomes is None:
+            return None
+        for name, d in res.genomes.groupby("genome", sort=False):
+            s = summarize(d)
+            s.insert(0, "n_seqs", int(d["n_seqs"].iloc[0]))
+            s.insert(0, "genome", name)
+            s.insert(0, "model", lab)
+            parts.append(s)
+    return pd.concat(parts, ignore_index=True)
 
 
 def compare_table(labels, results) -> pd.DataFrame:
@@ -66,6 +85,11 @@ def write_figures(labels, results, out_dir: Path, split: str) -> dict:
             out[f"violin_genes{suffix}"] = F.violin_by_group(
                 res.genes["pearsonr"], res.genes["group"], out_dir / f"violin_genes{suffix}.png",
                 ylabel="gene-level Pearson R (log2 exon sums)", title=f"{lab}: {split}")
+        if res.genomes is not None:
+            order = list(dict.fromkeys(res.genomes["genome"]))
+            out[f"violin_genomes{suffix}"] = F.violin_by_group(
+                res.genomes["pearsonr"], res.genomes["genome"], out_dir / f"violin_genomes{suffix}.png",
+                ylabel="Pearson R (per track, the genome's bins)", title=f"{lab}: {split}, per genome", order=order)
     if len(results) == 2:
         out["scatter"] = F.scatter_compare(
             results[0].tracks["pearsonr"], results[1].tracks["pearsonr"], out_dir / "compare_pearsonr.png",
@@ -87,7 +111,9 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
     ``shifts``, the species rule with ``species``). Writes tracks.tsv (first model),
     genes.tsv and gene_values.tsv (with ``gtf``), summary.tsv (per group; a ``model``
     column), violin plots, and with ``compare``: tracks_<label2>.tsv, compare.tsv (per-track
-    R of both side by side) and compare_pearsonr.png.
+    R of both side by side) and compare_pearsonr.png. A many-genome dataset adds
+    tracks_genomes.tsv (per genome and track), summary_genomes.tsv (per model, genome and
+    group) and violin_genomes.png (per-track R by genome).
     """
     from ..data.pipeline import read_statistics
     from ..model.loader import load_model, read_meta
@@ -96,6 +122,8 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
 
     out_dir = Path(out_dir)
     stats = read_statistics(data_dir)   # fail fast on a bad data dir, before loading Keras and models
+    if dataset_genomes(stats):          # and on a sequences.bed without (known) genomes
+        genome_ids(split_records(data_dir, split, fold)[1], dataset_genomes(stats), data_dir)
     if gtf is not None and not Path(gtf).is_file():
         raise YeastzoiError(f"{gtf}: annotation file not found; check the --gtf path")
     params = load_params(params_path) if params_path not in (None, "-") else None
@@ -121,7 +149,14 @@ def run_track_eval(params_path, model_path, data_dir, out_dir, split: str = "tes
                  np.nanmean(res.tracks["pearsonr_raw"]),
                  f"; gene-level mean R {np.nanmean(res.genes['pearsonr']):.4f} over "
                  f"{int(res.genes['n_genes'].iloc[0])} genes" if res.genes is not None else "")
+        if res.genomes is not None:
+            for name, d in res.genomes.groupby("genome", sort=False):
+                log.info("  %s: %d sequences; mean R %.4f (raw %.4f)", name, int(d["n_seqs"].iloc[0]),
+                         np.nanmean(d["pearsonr"]), np.nanmean(d["pearsonr_raw"]))
     outputs["summary"] = write_tsv(summary_table(labels, results), out_dir / "summary.tsv")
+    by_genome = genome_summary_table(labels, results)
+    if by_genome is not None:
+        outputs["summary_genomes"] = write_tsv(by_genome, out_dir / "summary_genomes.tsv")
     if len(results) == 2:
         outputs["compare"] = write_tsv(compare_table(labels, results), out_dir / "compare.tsv")
     if plots:

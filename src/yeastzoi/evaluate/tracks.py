@@ -17,6 +17,12 @@ Statistics are streamed (:class:`yeastzoi.evaluate.stats.TrackStats`), so nothin
 the :mod:`yeastzoi.evaluate.genes` docstring (a gene owns the bins of
 :meth:`yeastzoi.model.geometry.Geometry.gene_bins`, the rule gene-level variant scoring uses).
 
+Many-genome datasets (``yeastzoi_data.py --genomes``; statistics.json lists ``genomes``): the
+same statistics are also computed per genome, over the bins of that genome's windows (the
+records' ``genome`` feature, checked against sequences.bed) → :attr:`TrackEval.genomes`. The
+all-genome numbers pool every genome's windows. Gene-level R (``gtf=``, an annotation in
+reference coordinates) uses the reference genome's windows only.
+
 Groups: a track's group is the sheet's ``group`` column; when empty, the description's prefix
 before ``:`` (``RNA:wt_ypd`` → ``RNA``); otherwise ``all``. The script's outputs (tables,
 comparison, figures): :func:`yeastzoi.evaluate.track_runs.run_track_eval`.
@@ -47,6 +53,8 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 EVAL_SEED = 1_000_003
 
 TRACK_COLUMNS = ["identifier", "description", "group", "pearsonr", "r2", "pearsonr_raw", "r2_raw"]
+#: per-genome table: the genome name and its number of windows before :data:`TRACK_COLUMNS`
+GENOME_COLUMNS = ["genome", "n_seqs", *TRACK_COLUMNS]
 
 
 def noop_progress(desc, total):
@@ -164,6 +172,7 @@ class TrackEval:
     gene_values: pd.DataFrame | None
     n_seqs: int
     n_bins: int
+    genomes: pd.DataFrame | None = None   # GENOME_COLUMNS per (genome, track); many-genome data only
 
 
 @contextlib.contextmanager
@@ -189,6 +198,36 @@ def _track_table(targets, st: TrackStats, st_raw: TrackStats) -> pd.DataFrame:
                          "description": targets["description"].astype(str).to_numpy(),
                          "group": track_groups(targets), "pearsonr": st.pearsonr(), "r2": st.r2(),
                          "pearsonr_raw": st_raw.pearsonr(), "r2_raw": st_raw.r2()})
+
+
+def dataset_genomes(stats: dict) -> list[str] | None:
+    """The genome names of a many-genome dataset (statistics.json ``genomes``, 2 or more), else None."""
+    names = stats.get("genomes")
+    return [str(n) for n in names] if names and len(names) > 1 else None
+
+
+def genome_ids(windows: pd.DataFrame, names: list[str], data_dir) -> np.ndarray:
+    """int (n,): each sequences.bed row's genome index in ``names`` (statistics.json
+    ``genomes``); one-line errors for a missing genome column or an unknown name."""
+    if "genome" not in windows.columns:
+        raise YeastzoiError(f"{data_dir}/sequences.bed has no genome column but statistics.json lists "
+                            f"{len(names)} genomes; rebuild the data directory")
+    index = {n: i for i, n in enumerate(names)}
+    bad = sorted(set(windows["genome"].astype(str)) - set(index))
+    if bad:
+        raise YeastzoiError(f"{data_dir}/sequences.bed names genome(s) {', '.join(bad[:5])} that statistics.json "
+                            "does not list; rebuild the data directory")
+    return windows["genome"].astype(str).map(index).to_numpy(np.int64)
+
+
+def _genome_table(names, per_genome, targets, n_by_genome) -> pd.DataFrame:
+    parts = []
+    for k, name in enumerate(names):
+        t = _track_table(targets, *per_genome[k])
+        t.insert(0, "n_seqs", int(n_by_genome[k]))
+        t.insert(0, "genome", name)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)[GENOME_COLUMNS]
 
 
 def _gene_tables(tracks: pd.DataFrame, gene_sums: GeneSums):
@@ -224,24 +263,42 @@ def evaluate_tracks(model, data_dir, split: str = "test", fold: int | None = Non
     targets = _read_sheet(data_dir, ntar)
     files, windows = split_records(data_dir, split, fold)
     n_seqs = _split_size(data_dir, stats, files, windows, split)
+    names = dataset_genomes(stats)
+    want_ids = genome_ids(windows, names, data_dir) if names else None
     ds = track_dataset(data_dir, split, batch_size=pred.batch_size, shuffle=False, files=files,
-                       num_features=pred.num_features, species_index=pred.species_index)
+                       num_features=pred.num_features, species_index=pred.species_index, with_genome=True)
     st, st_raw = TrackStats(ntar), TrackStats(ntar)
+    per_genome = [(TrackStats(ntar), TrackStats(ntar)) for _ in names or ()]
     gene_sums = None
     if gtf is not None:
         from ..data.tfrecords import read_sequences_bed
         all_chroms = read_sequences_bed(data_dir / "sequences.bed")["chrom"].astype(str).unique()
-        gene_sums = GeneSums(load_gene_bins(gtf, windows, pred.geometry, all_chroms), ntar)
+        gene_windows = windows
+        if names:   # the annotation is in reference coordinates: only the reference's windows
+            ref = stats.get("reference_genome", names[0])
+            gene_windows = windows.assign(chrom=windows["chrom"].where(windows["genome"].astype(str) == ref, ""))
+            log.info("gene-level R over the reference genome %s's windows (%d of %d)", ref,
+                     int((windows["genome"].astype(str) == ref).sum()), len(windows))
+        gene_sums = GeneSums(load_gene_bins(gtf, gene_windows, pred.geometry, all_chroms), ntar)
     update = progress(f"predict {split}", n_seqs)
     pred.expect(n_seqs)
     i = 0
     with _preds_file(preds_path, windows, split, targets, n_seqs, tlen, ntar) as dp:
-        for x, y in ds:
+        for x, y, gid in ds:
+            gid = gid.numpy()
+            if names and not np.array_equal(gid, want_ids[i:i + len(gid)]):
+                raise YeastzoiError(f"{data_dir}: the records' genome ids disagree with sequences.bed near "
+                                    f"row {i} of split {split}; rebuild the data directory")
             p = pred.predict(x.numpy()).mean(axis=0)
             y = y.numpy()
             st.update(p, y)
             pr, yr = untransform(p, targets), untransform(y, targets)
             st_raw.update(pr, yr)
+            if names:
+                for k in np.unique(gid):
+                    sel = gid == k
+                    per_genome[k][0].update(p[sel], y[sel])
+                    per_genome[k][1].update(pr[sel], yr[sel])
             if gene_sums is not None:
                 for j in range(len(p)):
                     gene_sums.update(i + j, pr[j], yr[j])
@@ -251,4 +308,7 @@ def evaluate_tracks(model, data_dir, split: str = "test", fold: int | None = Non
             update(len(p))
     tracks = _track_table(targets, st, st_raw)
     genes, values = _gene_tables(tracks, gene_sums) if gene_sums is not None else (None, None)
-    return TrackEval(tracks, genes, values, n_seqs, st.n)
+    by_genome = None
+    if names:
+        by_genome = _genome_table(names, per_genome, targets, np.bincount(want_ids, minlength=len(names)))
+    return TrackEval(tracks, genes, values, n_seqs, st.n, by_genome)
