@@ -38,6 +38,7 @@ def main(argv=None):
     ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "model", "fasta", "gtf")  # before TensorFlow loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     if args.gene and not args.gtf:

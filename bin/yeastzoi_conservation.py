@@ -28,16 +28,17 @@ def main(argv=None):
     where.add_argument("--bed", help="BED file of regions")
     where.add_argument("--gene", help="gene name or id (needs --gtf)")
     ap.add_argument("--gtf", help="annotation (GTF/GFF3) for --gene")
-    ap.add_argument("--flank", type=int, default=0, help="bp added on each side of --gene [0]")
+    ap.add_argument("--flank", type=int, range=(0, None), default=0, help="bp added on each side of --gene [0]")
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
-    ap.add_argument("--batch-size", "--rounds-per-batch", dest="batch_size", type=int, default=4,
+    ap.add_argument("--batch-size", "--rounds-per-batch", dest="batch_size", type=int, range=(1, None), default=4,
                     help="masked inputs per model call [4]")
-    ap.add_argument("--pseudocount", type=float, default=1e-3, help="added to each base probability [1e-3]")
-    ap.add_argument("--mask-rate", type=float, default=0.15, help="fraction masked per round [0.15]")
-    ap.add_argument("--panel-bp", type=int, default=100, help="bp per logo row [100]")
+    ap.add_argument("--pseudocount", type=float, range=(0, 1), default=1e-3, help="added to each base probability [1e-3]")
+    ap.add_argument("--mask-rate", type=float, range=(0.0, 1.0), default=0.15, help="fraction masked per round [0.15]")
+    ap.add_argument("--panel-bp", type=int, range=(1, None), default=100, help="bp per logo row [100]")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "model", "fasta", "bed", "gtf")  # before TensorFlow loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     if args.gene and not args.gtf:

@@ -21,18 +21,19 @@ def main(argv=None):
     ap = cli.parser(__doc__)
     ap.add_argument("species", help="SPECIES.tsv (name, fasta[, gtf, repeats]); first row = reference")
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("-l", "--seq_length", type=int, default=16384, help="window length, bp [16384]")
-    ap.add_argument("--stride", type=int, default=4096, help="bp between window starts [4096]")
+    ap.add_argument("-l", "--seq_length", type=int, range=(1, None), default=16384, help="window length, bp [16384]")
+    ap.add_argument("--stride", type=int, range=(1, None), default=4096, help="bp between window starts [4096]")
     ap.add_argument("--corpus", default=None, help="LM corpus folder (yeastzoi_lm_data.py output) for the homology report")
-    ap.add_argument("-k", "--ksize", type=int, default=21, help="k-mer size of the MinHash sketches [21]")
-    ap.add_argument("--scaled", type=int, default=1000, help="sourmash scaled value (keep ~1/scaled of k-mers) [1000]")
-    ap.add_argument("--max_n", type=float, default=0.1, help="windows with a larger N fraction are dropped [0.1]")
-    ap.add_argument("--dust_level", type=float, default=20, help="DUST level; a 64 bp window is low-complexity "
+    ap.add_argument("-k", "--ksize", type=int, range=(1, 32), default=21, help="k-mer size of the MinHash sketches [21]")
+    ap.add_argument("--scaled", type=int, range=(1, None), default=1000, help="sourmash scaled value (keep ~1/scaled of k-mers) [1000]")
+    ap.add_argument("--max_n", type=float, range=(0.0, 1.0), default=0.1, help="windows with a larger N fraction are dropped [0.1]")
+    ap.add_argument("--dust_level", type=float, range=(0, None), default=20, help="DUST level; a 64 bp window is low-complexity "
                     "when its score exceeds level/10 [20]")
     ap.add_argument("-t", "--test_chroms", default="chrXII,chrXIV,chrXVI", help="reference test chromosomes")
     ap.add_argument("-v", "--valid_chroms", default="chrXI,chrXIII,chrXV", help="reference valid chromosomes")
-    ap.add_argument("--threads", type=int, default=2, help="threads for minimap2 [2]")
+    ap.add_argument("--threads", type=int, range=(1, None), default=2, help="threads for minimap2 [2]")
     args = ap.parse_args(argv)
+    cli.own_output(args)  # -o checked, locked and staged before any work
     cli.setup_logging(args)
     bars = []
 

@@ -26,7 +26,7 @@ LIBRARIES = ("unstranded", "fr-firststrand", "fr-secondstrand", "auto")
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bam", help="input BAM")
     ap.add_argument("out", help="output coverage: .bw/.bigwig or .w5/.h5")
     ref = ap.add_mutually_exclusive_group(required=True)
@@ -37,7 +37,7 @@ def main(argv=None):
                          "(ChIP-exo, MNase); all: mass 1 per read (per fragment with --library) "
                          "spread over the aligned bases (RNA-seq); depth: per-base read depth (bamCoverage --binSize 1); "
                          "center: 1 per proper pair at the fragment centre (MNase, paired-end) [5p]")
-    ap.add_argument("--shift", type=int, default=0,
+    ap.add_argument("--shift", type=int, range=None, default=0,
                     help="move 5' ends this many bp toward the read's 3' end (mode 5p) [0]")
     ap.add_argument("--library", choices=LIBRARIES, default=None,
                     help="library type: fragments counted once, mates on their fragment's strand "
@@ -47,16 +47,18 @@ def main(argv=None):
     ap.add_argument("--strand", choices=("+", "-", "both"), default="both",
                     help="keep this strand only: the fragment's (transcript's) strand with "
                          "--library, else each record's own alignment strand [both]")
-    ap.add_argument("--min-fragment", type=int, default=0,
+    ap.add_argument("--min-fragment", type=int, range=(0, None), default=0,
                     help="paired-end only: skip pairs with |TLEN| below this (bp) [0]")
-    ap.add_argument("--max-fragment", type=int, default=0,
+    ap.add_argument("--max-fragment", type=int, range=(0, None), default=0,
                     help="paired-end only: skip pairs with |TLEN| above this (bp; 0: no bound) [0]")
     ap.add_argument("--keep-dups", action="store_true", help="count duplicate-flagged reads")
     ap.add_argument("--multimap", choices=("skip", "weight"), default="skip",
                     help="reads with NH>1: skip, or weight 1/NH [skip]")
-    ap.add_argument("--min-mapq", type=int, default=0, help="minimum mapping quality [0]")
+    ap.add_argument("--min-mapq", type=int, range=(0, 255), default=0, help="minimum mapping quality [0]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    cli.check_inputs(args, "bam", "chrom_sizes", "fasta", "gtf")
+    cli.check_output_file(args.out)  # writable before the BAM is read
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_cov")

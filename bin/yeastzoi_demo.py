@@ -18,8 +18,8 @@ def main(argv=None):
     ap.add_argument("-o", "--out", default="demo_out", help="output folder [demo_out]")
     ap.add_argument("--quick", action="store_true",
                     help="tiny budgets on chrI-chrIII only (a smoke test of the whole pipeline)")
-    ap.add_argument("--epochs", type=int, help="live runs: epochs [4; --quick 1]")
-    ap.add_argument("--steps", type=int, help="live runs: batches per epoch [25; --quick 2]")
+    ap.add_argument("--epochs", type=int, range=(1, None), help="live runs: epochs [4; --quick 1]")
+    ap.add_argument("--steps", type=int, range=(1, None), help="live runs: batches per epoch [25; --quick 2]")
     ap.add_argument("--only", help="comma-separated step names to run (the others are left alone)")
     args = ap.parse_args(argv)
     cli.setup_logging(args)

@@ -22,7 +22,7 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scores", help="scores.h5")
     ap.add_argument("positives", help="VCF/TSV of positive (causal) variants")
     ap.add_argument("negatives", nargs="+", help="VCF/TSV of distance-matched negatives; several = several sets")
@@ -38,6 +38,8 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "scores", "positives", "negatives", "lm", "gtf")
+    if args.out:
+        cli.own_output(args)  # -o checked, locked and staged before any work
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from yeastzoi import YeastzoiError

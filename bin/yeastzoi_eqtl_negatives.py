@@ -22,21 +22,22 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("positives", help="VCF/TSV of positive variants with their gene (INFO GENE or a gene column)")
     ap.add_argument("population", help="population VCF (INFO/AF or GT genotypes)")
     ap.add_argument("-g", "--gtf", required=True, help="gene annotation (GTF/GFF3): TSSs and exons")
     ap.add_argument("-f", "--fasta", default=None, help="reference FASTA: check REF alleles (optional)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--sets", type=int, default=4, help="independent negative sets [4]")
-    ap.add_argument("--seed", type=int, default=0, help="random seed (set k uses child k of the seed) [0]")
-    ap.add_argument("--window", type=int, default=100, help="TSS-distance window, ± bp [100]")
-    ap.add_argument("--fallback", type=int, default=200, help="wider window when none matches, ± bp; "
+    ap.add_argument("--sets", type=int, range=(1, None), default=4, help="independent negative sets [4]")
+    ap.add_argument("--seed", type=int, range=None, default=0, help="random seed (set k uses child k of the seed) [0]")
+    ap.add_argument("--window", type=int, range=(0, None), default=100, help="TSS-distance window, ± bp [100]")
+    ap.add_argument("--fallback", type=int, range=(0, None), default=200, help="wider window when none matches, ± bp; "
                                                               "0 = none [200]")
-    ap.add_argument("--min-af", type=float, default=0.05, help="minimum ALT allele frequency [0.05]")
+    ap.add_argument("--min-af", type=float, range=(0.0, 1.0), default=0.05, help="minimum ALT allele frequency [0.05]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "positives", "population", "gtf", "fasta")
+    cli.own_output(args)  # -o checked, locked and staged before any work
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from tqdm import tqdm
@@ -58,7 +59,7 @@ def main(argv=None):
     for st in s["sets"]:
         print(f"set {st['set']}: {st['matched']} negatives ({st['matched_fallback']} within the fallback window), "
               f"{st['unmatched']} positives without a match")
-    print(f"wrote {args.out}/negatives_1..{args.sets}.vcf, positives.vcf, to_score.vcf, summary.json")
+    print(f"wrote {args.out_final}/negatives_1..{args.sets}.vcf, positives.vcf, to_score.vcf, summary.json")
     return 0
 
 

@@ -11,8 +11,10 @@ in the stored transformed space; pearsonr_raw, r2_raw after untransforming), sum
 (per track group mean/median), violin_pearsonr.png; with --gtf genes.tsv (gene-level R of
 log2(1 + coverage summed over each gene's exon bins), gene_values.tsv and
 violin_genes.png; with --compare tracks_<label2>.tsv, compare.tsv and compare_pearsonr.png;
-with --save-preds preds.h5 (float16). Definitions: the yeastzoi.evaluate.tracks and
-yeastzoi.evaluate.genes module docstrings.
+with --save-preds preds.h5 (float16). A many-genome dataset (yeastzoi_data.py --genomes)
+adds tracks_genomes.tsv (the same columns per genome, over that genome's windows),
+summary_genomes.tsv and violin_genomes.png; --gtf then uses the reference genome's windows.
+Definitions: the yeastzoi.evaluate.tracks and yeastzoi.evaluate.genes module docstrings.
 """
 import argparse
 import contextlib
@@ -24,14 +26,14 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json the model was trained with")
     cli.add_set_argument(ap)
     ap.add_argument("model", help="model file (.h5 or .keras)")
     ap.add_argument("data_dir", help="track data directory (statistics.json, targets.txt, tfrecords/)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--split", default="test", help="split to evaluate [test]")
-    ap.add_argument("--fold", type=int, default=None, help="K-fold data dir: evaluate fold F's --split")
+    ap.add_argument("--fold", type=int, range=(0, None), default=None, help="K-fold data dir: evaluate fold F's --split")
     ap.add_argument("--rc", action="store_true", help="average with reverse-complement predictions")
     ap.add_argument("--shifts", default="0", help="comma-separated input shifts to average [0]")
     ap.add_argument("--gtf", default=None, help="GTF/GFF3: gene-level R over exon bins")
@@ -39,7 +41,7 @@ def main(argv=None):
     ap.add_argument("--labels", default=None, help="names of the two models, e.g. fine-tuned,scratch")
     ap.add_argument("--species", default=None, help="species channel (name or index) for species-conditioned models "
                                                     "[the model's stored target species]")
-    ap.add_argument("-b", "--batch_size", type=int, default=None, help="batch size [train.batch_size]")
+    ap.add_argument("-b", "--batch_size", type=int, range=(1, None), default=None, help="batch size [train.batch_size]")
     ap.add_argument("--save-preds", action="store_true", help="write OUT/preds.h5 (float16 predictions)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")

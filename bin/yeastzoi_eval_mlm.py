@@ -36,16 +36,16 @@ def main(argv=None):
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--baselines-only", action="store_true", help="no model: score the baselines alone")
     ap.add_argument("--split", default="test", help="split(s) to evaluate, comma-separated, e.g. valid,test [test]")
-    ap.add_argument("--markov-order", type=int, default=5, help="Markov baseline order k (0..10); -1 to skip [5]")
-    ap.add_argument("--kmer", type=int, default=3,
+    ap.add_argument("--markov-order", type=int, range=(-1, 10), default=5, help="Markov baseline order k (0..10); -1 to skip [5]")
+    ap.add_argument("--kmer", type=int, range=(-1, 8), default=3,
                     help="bidirectional k-mer baseline: k bases each side (0..8); -1 to skip [3]")
-    ap.add_argument("--repeats", type=int, default=1, help="mask draws per sequence [1]")
-    ap.add_argument("--seed", type=int, default=1_000_003,
+    ap.add_argument("--repeats", type=int, range=(1, None), default=1, help="mask draws per sequence [1]")
+    ap.add_argument("--seed", type=int, range=None, default=1_000_003,
                     help="mask seed of the first repeat [1000003: the trainer's validation masks]")
-    ap.add_argument("--max-windows", type=int, default=None,
+    ap.add_argument("--max-windows", type=int, range=(1, None), default=None,
                     help="score only the first N windows of each split (the trainer's valid loss uses "
                          "eval_steps_max × batch_size windows) [all]")
-    ap.add_argument("-b", "--batch_size", type=int, default=None, help="batch size [train.batch_size, else 4]")
+    ap.add_argument("-b", "--batch_size", type=int, range=(1, None), default=None, help="batch size [train.batch_size, else 4]")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG bar charts")
     args = ap.parse_args(argv)
 
@@ -63,16 +63,6 @@ def main(argv=None):
     splits = [s.strip() for s in args.split.split(",") if s.strip()]
     if not splits or len(set(splits)) != len(splits):
         return fail(f"--split {args.split}: expected distinct comma-separated split names, e.g. valid,test")
-    if args.repeats < 1:
-        return fail(f"--repeats must be >= 1, got {args.repeats}")
-    if args.batch_size is not None and args.batch_size < 1:
-        return fail(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.max_windows is not None and args.max_windows < 1:
-        return fail(f"--max-windows must be >= 1, got {args.max_windows}")
-    if args.markov_order > 10 or args.markov_order < -1:
-        return fail(f"--markov-order must be 0..10 or -1 (skip), got {args.markov_order}")
-    if args.kmer > 8 or args.kmer < -1:
-        return fail(f"--kmer must be 0..8 or -1 (skip), got {args.kmer}")
     if args.baselines_only and args.markov_order < 0 and args.kmer < 0:
         return fail("--baselines-only with both baselines skipped: nothing to evaluate")
     if args.baselines_only and args.overrides:
@@ -80,6 +70,7 @@ def main(argv=None):
     if not (Path(data_dir) / "statistics.json").exists():
         return fail(f"{data_dir} has no statistics.json; build it with yeastzoi_lm_data.py")
 
+    cli.own_output(args)  # -o checked, locked and staged before any work
     cli.setup_logging(args)
     if params is not None:
         args.params = params

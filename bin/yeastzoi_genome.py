@@ -53,7 +53,7 @@ def _import_args(p):
                    help="never rename chromosomes (default: R64 aliases -> chrI..chrXVI/chrmt when the "
                         "FASTA looks like S. cerevisiae)")
     g.add_argument("--rename", action="store_true", help="rename every recognised R64 alias")
-    p.add_argument("--min-gap", type=int, default=50, help="N runs of at least this many bp go to gaps.bed")
+    p.add_argument("--min-gap", type=int, range=(1, None), default=50, help="N runs of at least this many bp go to gaps.bed")
 
 
 def _import_run(args):
@@ -69,12 +69,12 @@ def _import_run(args):
 def _strains_args(p):
     p.add_argument("parent_dir", help="parent genome folder (e.g. from `r64`)")
     p.add_argument("out_dir", help="output folder: sim_strain_01 ... and species.tsv")
-    p.add_argument("--n", type=int, default=8, help="number of SIMULATED strains [8]")
-    p.add_argument("--divergence", type=float, default=0.005, help="SNVs per bp [0.005]")
-    p.add_argument("--indel-fraction", type=float, default=0.1,
+    p.add_argument("--n", type=int, range=(1, None), default=8, help="number of SIMULATED strains [8]")
+    p.add_argument("--divergence", type=float, range=(0.0, 0.5), default=0.005, help="SNVs per bp [0.005]")
+    p.add_argument("--indel-fraction", type=float, range=(0.0, 1.0), default=0.1,
                    help="indel events per bp as a fraction of --divergence [0.1]")
-    p.add_argument("--ts-tv", type=float, default=2.5, help="transition/transversion ratio [2.5]")
-    p.add_argument("--seed", type=int, default=0, help="random seed [0]")
+    p.add_argument("--ts-tv", type=float, range=(0.0, None), default=2.5, help="transition/transversion ratio [2.5]")
+    p.add_argument("--seed", type=int, range=None, default=0, help="random seed [0]")
     p.add_argument("--chroms", default=None, help="comma-separated subset of chromosomes (small test panels)")
 
 
@@ -136,7 +136,7 @@ COMMANDS = {
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add_args, _run, help_text) in COMMANDS.items():

@@ -29,7 +29,7 @@ from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json ('-' = spec stored in the model)")
     cli.add_set_argument(ap)
     ap.add_argument("models", nargs="+", help="model file(s); several (folds) are averaged")
@@ -48,12 +48,13 @@ def main(argv=None):
     ap.add_argument("--tracks", default=None, help="--mpra: tracks to average (ids, labels, id substrings) [all]")
     ap.add_argument("--activity", default=None, help="--mpra: TSV with name and measured activity "
                                                      "(optional class high/low) to compare with")
-    ap.add_argument("--high-low", type=float, default=0.25,
+    ap.add_argument("--high-low", type=float, range=(0.0, 0.5), default=0.25,
                     help="--mpra: fraction of sequences (by rank) in each of the high and low groups [0.25]")
     cli.add_scoring_arguments(ap, stats="logSED,SED")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "models", "inserts", "fasta", "gtf", "targets", "activity")  # before TF loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -15,20 +15,21 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json ('-' = spec stored in the model)")
     cli.add_set_argument(ap)
     ap.add_argument("models", nargs="+", help="model file(s)")
     ap.add_argument("-f", "--fasta", required=True)
     ap.add_argument("-g", "--gtf", required=True)
     ap.add_argument("--gene", required=True, help="gene id or name")
-    ap.add_argument("--tile", type=int, default=100, help="deleted tile length, bp [100]")
-    ap.add_argument("--step", type=int, default=100, help="bp between tile starts [100]")
+    ap.add_argument("--tile", type=int, range=(1, None), default=100, help="deleted tile length, bp [100]")
+    ap.add_argument("--step", type=int, range=(1, None), default=100, help="bp between tile starts [100]")
     cli.add_scoring_arguments(ap, stats="logSED")
     ap.add_argument("--tracks", help="tracks averaged in the plot [all]")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "models", "fasta", "gtf", "targets")  # before TensorFlow loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -15,7 +15,7 @@ from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json ('-' = spec stored in the model)")
     cli.add_set_argument(ap)
     ap.add_argument("models", nargs="+", help="model file(s)")
@@ -28,6 +28,7 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "models", "fasta", "gtf", "targets")  # before TensorFlow loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -44,6 +45,8 @@ def main(argv=None):
         raise YeastzoiError("--gene needs -g/--gtf")
     opts = cli.scoring_options(args)
     genome = Genome(args.fasta)
+    from yeastzoi.score.predict_files import resolve_regions
+    ((chrom, start, end),) = resolve_regions(genome, [(chrom, start, end)])  # on the chromosome, before any work
     gene = None
     if args.gene:
         genes, exons = load_annotation(args.gtf, genome)

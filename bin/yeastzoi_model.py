@@ -15,7 +15,7 @@ from yeastzoi import cli  # noqa: E402
 def main(argv=None):
     ap = cli.parser(__doc__)
     cli.add_params_arguments(ap)
-    ap.add_argument("--num-features", type=int, default=None,
+    ap.add_argument("--num-features", type=int, range=(1, None), default=None,
                     help="input channels (4 DNA [+ 1 mask + species]); default: the spec's, else 4")
     ap.add_argument("--restore", help="weights to load (.h5 baskerville/yeastzoi, or .keras)")
     ap.add_argument("--trunk", action="store_true", help="restore the trunk only (skip head mismatches)")

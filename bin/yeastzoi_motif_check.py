@@ -27,14 +27,15 @@ def main(argv=None):
     ap.add_argument("--gtf", required=True, help="annotation (GTF/GFF3)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--motifs", default=DEFAULT_MOTIFS, help=f"JASPAR yeast factor names [{DEFAULT_MOTIFS}]")
-    ap.add_argument("--genes", type=int, default=100, help="number of promoters [100]")
-    ap.add_argument("--upstream", type=int, default=500, help="promoter length, bp 5' of the TSS [500]")
-    ap.add_argument("--pvalue", type=float, default=1e-4, help="motif match p-value [1e-4]")
-    ap.add_argument("--flank", type=int, default=20, help="flank bp on each side of a match [20]")
+    ap.add_argument("--genes", type=int, range=(1, None), default=100, help="number of promoters [100]")
+    ap.add_argument("--upstream", type=int, range=(1, None), default=500, help="promoter length, bp 5' of the TSS [500]")
+    ap.add_argument("--pvalue", type=float, range=(0.0, 1.0), default=1e-4, help="motif match p-value [1e-4]")
+    ap.add_argument("--flank", type=int, range=(1, None), default=20, help="flank bp on each side of a match [20]")
     ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
-    ap.add_argument("--batch-size", type=int, default=4, help="masked inputs per model call [4]")
+    ap.add_argument("--batch-size", type=int, range=(1, None), default=4, help="masked inputs per model call [4]")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "model", "fasta", "gtf")  # before TensorFlow loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     motifs = [m.strip() for m in args.motifs.split(",") if m.strip()]

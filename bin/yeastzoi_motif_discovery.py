@@ -27,22 +27,23 @@ def main(argv=None):
     ap.add_argument("-f", "--fasta", required=True, help="genome FASTA")
     ap.add_argument("--gtf", required=True, help="annotation (GTF/GFF3)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--genes", type=int, default=400, help="number of promoters [400]")
-    ap.add_argument("--upstream", type=int, default=500, help="bp 5' of the TSS [500]")
-    ap.add_argument("--downstream", type=int, default=0, help="bp 3' of the TSS [0]")
-    ap.add_argument("--pseudocount", type=float, default=1e-3, help="added to each base probability [1e-3]")
-    ap.add_argument("--window", type=int, default=21, help="modisco sliding window, bp [21]")
-    ap.add_argument("--flank", type=int, default=10, help="modisco seqlet flank, bp [10]")
-    ap.add_argument("--fdr", type=float, default=0.2, help="modisco target seqlet FDR [0.2]")
-    ap.add_argument("--leiden-runs", type=int, default=50, help="modisco Leiden runs [50]")
-    ap.add_argument("--trim", type=float, default=0.3, help="trim patterns to columns >= TRIM x max |CWM| [0.3]")
-    ap.add_argument("--random", type=int, default=10000, help="random positions for the TSS test [10000]")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the random positions [0]")
+    ap.add_argument("--genes", type=int, range=(1, None), default=400, help="number of promoters [400]")
+    ap.add_argument("--upstream", type=int, range=(0, None), default=500, help="bp 5' of the TSS [500]")
+    ap.add_argument("--downstream", type=int, range=(0, None), default=0, help="bp 3' of the TSS [0]")
+    ap.add_argument("--pseudocount", type=float, range=(0.0, 1.0), default=1e-3, help="added to each base probability [1e-3]")
+    ap.add_argument("--window", type=int, range=(1, None), default=21, help="modisco sliding window, bp [21]")
+    ap.add_argument("--flank", type=int, range=(0, None), default=10, help="modisco seqlet flank, bp [10]")
+    ap.add_argument("--fdr", type=float, range=(0.0, 1.0), default=0.2, help="modisco target seqlet FDR [0.2]")
+    ap.add_argument("--leiden-runs", type=int, range=(1, None), default=50, help="modisco Leiden runs [50]")
+    ap.add_argument("--trim", type=float, range=(0.0, 1.0), default=0.3, help="trim patterns to columns >= TRIM x max |CWM| [0.3]")
+    ap.add_argument("--random", type=int, range=(1, None), default=10000, help="random positions for the TSS test [10000]")
+    ap.add_argument("--seed", type=int, range=None, default=0, help="seed of the random positions [0]")
     ap.add_argument("--reuse-probs", action="store_true", help="read OUT/lm_probs.npz instead of running the LM")
     ap.add_argument("--species", help="species name or index for species-conditioned models [the model's stored target species]")
-    ap.add_argument("--batch-size", type=int, default=4, help="masked inputs per model call [4]")
+    ap.add_argument("--batch-size", type=int, range=(1, None), default=4, help="masked inputs per model call [4]")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "model", "fasta", "gtf")  # before TensorFlow loads
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     cli.setup_logging(args)
     if min(args.genes, args.upstream + args.downstream, args.window, args.random, args.batch_size) < 1 \
@@ -60,10 +61,15 @@ def main(argv=None):
     from yeastzoi.genome import Genome, genes_table, read_gtf
 
     log = logging.getLogger("yeastzoi_motif_discovery")
-    out = Path(args.out)
+    out, final = Path(args.out), Path(args.out_final)   # staging folder, the real -o (cli.own_output)
     cache = out / "lm_probs.npz"
-    if args.reuse_probs and not (cache.is_file() and (out / "promoters.tsv").is_file()):
-        raise YeastzoiError(f"{cache} or {out / 'promoters.tsv'}: no such file; run once without --reuse-probs")
+    if args.reuse_probs:
+        if not ((final / "lm_probs.npz").is_file() and (final / "promoters.tsv").is_file()):
+            raise YeastzoiError(f"{final / 'lm_probs.npz'} or {final / 'promoters.tsv'}: no such file; run once "
+                                "without --reuse-probs")
+        import shutil
+        for name in ("lm_probs.npz", "promoters.tsv"):  # kept in the published result set
+            shutil.copy2(final / name, out / name)
     genome = Genome(args.fasta)
     gtf = read_gtf(args.gtf)
     if args.reuse_probs:

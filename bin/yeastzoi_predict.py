@@ -37,7 +37,7 @@ from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json the models were trained with")
     ap.add_argument("models", nargs="+", help="model file(s) (.h5 / .keras); several are averaged")
     ap.add_argument("-f", "--fasta", required=True, help="genome FASTA (indexed if needed)")
@@ -52,7 +52,7 @@ def main(argv=None):
     ap.add_argument("--targets", help="targets sheet for track ids and untransform "
                                       "[targets.txt beside the first model]")
     ap.add_argument("--tracks", help="comma-separated track identifiers to write [all]")
-    ap.add_argument("--batch", type=int, default=4, help="windows per batch [4]")
+    ap.add_argument("--batch", type=int, range=(1, None), default=4, help="windows per batch [4]")
     ap.add_argument("--no-untransform", action="store_true",
                     help="write model-space values (no targets sheet needed)")
     ap.add_argument("--std", action="store_true", help="also write the std across models")
@@ -78,6 +78,7 @@ def main(argv=None):
         raise YeastzoiError("--lift-to-reference writes bigWigs: use it with --region or --genome, not --bed")
     if args.sample and not args.vcf:
         raise YeastzoiError("--sample names a sample of --vcf; give --vcf VARIANTS.vcf too (or --strain DIR)")
+    cli.own_output(args)  # -o checked, locked and staged before any work
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("yeastzoi_predict")

@@ -25,16 +25,16 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("genome_dir", help="genome folder (genome.fa, genes.gtf), or with --panel a strain panel folder")
     ap.add_argument("out_dir", help="output folder")
     ap.add_argument("--chroms", help="comma-separated chromosomes to simulate [all]")
-    ap.add_argument("--seed", type=int, default=0, help="random seed [0]")
-    ap.add_argument("--depth", type=float, default=1.0, help="read-count multiplier [1.0]")
-    ap.add_argument("--conditions", type=int, default=4,
+    ap.add_argument("--seed", type=int, range=None, default=0, help="random seed [0]")
+    ap.add_argument("--depth", type=float, range=(1e-09, None), default=1.0, help="read-count multiplier [1.0]")
+    ap.add_argument("--conditions", type=int, range=(1, None), default=4,
                     help="RNA-seq conditions; 0 is basal, each other induces one factor [4]")
     ap.add_argument("--panel", action="store_true", help="GENOME_DIR is a strain panel (yeastzoi_genome.py strains)")
-    ap.add_argument("--heldout", type=int, default=0, help="with --panel: strains kept out of training [0]")
+    ap.add_argument("--heldout", type=int, range=(0, None), default=0, help="with --panel: strains kept out of training [0]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "genome_dir")  # before TensorFlow loads

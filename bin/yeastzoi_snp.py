@@ -25,10 +25,11 @@ def main(argv=None):
     cli.add_set_argument(ap)
     ap.add_argument("--lm", action="store_true",
                     help="zero-shot LM score log p(alt) - log p(ref) at the masked position (LLR)")
-    ap.add_argument("--sed-bp", type=int, default=1024, help="SED/logSED read-out: bins within this many bp of the variant [1024]")
+    ap.add_argument("--sed-bp", type=int, range=(0, None), default=1024, help="SED/logSED read-out: bins within this many bp of the variant [1024]")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "models", "variants", "fasta", "targets", "background")  # before TensorFlow loads
     cli.setup_logging(args)
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     from yeastzoi.score.lm import score_variants_lm
     from yeastzoi.score.options import options_from_args
@@ -38,6 +39,7 @@ def main(argv=None):
     opts = options_from_args(args)
     run = load_variant_run(args.params, args.models, args.variants, args.fasta, shard=args.shard,
                            flip=args.flip, targets_path=args.targets, untransform=not args.no_untransform,
+                           duplicates=args.duplicates, n_alleles=args.n_alleles,
                            lm=args.lm)
     with haplotype(run, args.fasta, args.background, args.sample, args.het) as hap, \
             tqdm(total=len(hap.variants), unit=" var", disable=args.quiet, desc="scoring") as bar:

@@ -10,11 +10,12 @@ from yeastzoi import YeastzoiError, cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", help="merged scores.h5 to write")
     ap.add_argument("shards", nargs="+", help="shard scores.h5 files, in shard order")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     args = ap.parse_args(argv)
+    cli.check_output_file(args.out)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from yeastzoi.score.results import merge_scores

@@ -26,6 +26,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "models", "variants", "fasta", "gtf", "targets", "background")  # before TensorFlow loads
     cli.setup_logging(args)
+    cli.own_output(args)  # -o checked, locked and staged before any work
     args.params = cli.effective_params_path(args, args.out)
     from yeastzoi.score.genes import load_annotation
     from yeastzoi.score.options import options_from_args
@@ -34,7 +35,8 @@ def main(argv=None):
 
     opts = options_from_args(args)
     run = load_variant_run(args.params, args.models, args.variants, args.fasta, shard=args.shard,
-                           flip=args.flip, targets_path=args.targets, untransform=not args.no_untransform)
+                           flip=args.flip, targets_path=args.targets, untransform=not args.no_untransform,
+                           duplicates=args.duplicates, n_alleles=args.n_alleles)
     genes, exons = load_annotation(args.gtf, run.genome, biotype=args.biotype)
     logging.getLogger("yeastzoi_snpgene").info("%s: %d genes", args.gtf, len(genes))
     with haplotype(run, args.fasta, args.background, args.sample, args.het) as hap, \

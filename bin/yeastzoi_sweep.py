@@ -32,11 +32,11 @@ def main(argv=None):
     ap.add_argument("-o", "--out", required=True, help="output directory")
     ap.add_argument("--train", dest="data_dirs", action="append", default=None, metavar="DATA_DIR",
                     help="train every unfinished variant on this data dir (repeatable for LM corpora)")
-    ap.add_argument("--jobs", type=int, default=0,
+    ap.add_argument("--jobs", type=int, range=(0, None), default=0,
                     help="N >= 1: train N variants at a time as subprocesses [0: one after another in this process]")
     ap.add_argument("--dry-run", action="store_true", help="only build each variant: parameters and output shapes")
-    ap.add_argument("--array-index", type=int, default=None, help="train only variant I (0-based; job arrays)")
-    ap.add_argument("--num-features", type=int, default=None,
+    ap.add_argument("--array-index", type=int, range=(0, None), default=None, help="train only variant I (0-based; job arrays)")
+    ap.add_argument("--num-features", type=int, range=(1, None), default=None,
                     help="input channels of the dry-run build [grid's num_features, else the spec's, else 4]")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "grid", "data_dirs")  # before TensorFlow loads

@@ -20,14 +20,14 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json (train + model spec)")
     ap.add_argument("data_dir", help="data directory built with yeastzoi_data.py -f K")
     ap.add_argument("-o", "--out", required=True, help="output directory")
     ap.add_argument("--folds", default=None, help="folds to train, e.g. 0-7 or 0,3 [all]")
-    ap.add_argument("--reps", type=int, default=1, help="replicates per fold (seeds seed+c) [1]")
-    ap.add_argument("--fold", type=int, default=None, help="train only this fold (job-array entry)")
-    ap.add_argument("--rep", type=int, default=None, help="train only this replicate")
+    ap.add_argument("--reps", type=int, range=(1, None), default=1, help="replicates per fold (seeds seed+c) [1]")
+    ap.add_argument("--fold", type=int, range=(0, None), default=None, help="train only this fold (job-array entry)")
+    ap.add_argument("--rep", type=int, range=(0, None), default=None, help="train only this replicate")
     ap.add_argument("--restore", default=None, help="model file to start from (e.g. the LM)")
     ap.add_argument("--trunk", action="store_true", help="restore only the trunk")
     ap.add_argument("--strategy", default="none", choices=("none", "mirrored", "multiworker"))
@@ -35,7 +35,7 @@ def main(argv=None):
     ap.add_argument("--species", default=None, help="target genome's species name among the LM's species")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                     help="override a spec value (repeatable)")
-    ap.add_argument("--seed", type=int, default=None, help="base seed [0]")
+    ap.add_argument("--seed", type=int, range=None, default=None, help="base seed [0]")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "data_dir", "restore")  # before TensorFlow loads

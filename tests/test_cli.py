@@ -206,7 +206,7 @@ def test_missing_input_is_one_error_line_before_tensorflow(script, tmp_path):
 def test_argparse_errors_exit_2(tmp_path):
     r = subprocess.run([sys.executable, str(BIN / "yeastzoi_model.py"), "--num-features", "x"], capture_output=True,
                        text=True, env=_clean_env(), cwd=tmp_path, timeout=120)
-    assert r.returncode == 2 and "error: argument --num-features: invalid int value: 'x'" in r.stderr
+    assert r.returncode == 2 and "error: argument --num-features: 'x' is not an integer" in r.stderr
 
 
 # ------------------------------------------------------- short names

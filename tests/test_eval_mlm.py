@@ -22,12 +22,15 @@ L = 2048
 
 
 def _cli(script):
-    """main() of a bin/ script, loaded in-process (saves a TensorFlow import per call)."""
+    """A bin/ script run in-process through yeastzoi.cli.call (its exit status; the output
+    folder published on success), saving a TensorFlow import per call."""
     import importlib.util
+
+    from yeastzoi import cli
     spec = importlib.util.spec_from_file_location(script.replace(".py", ""), ROOT / "bin" / script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.main
+    return lambda argv: cli.call(mod.main, argv)
 
 
 def _params(tmp, name="tiny_lm"):

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from yeastzoi import cli
+
 from yeastzoi import YeastzoiError
 
 from yeastzoi import interpret
@@ -246,7 +248,7 @@ def test_attention_maps_shape_and_rows(world):
 # ----------------------------------------------------------------------------- scripts
 def test_conservation_script(world, tmp_path):
     out = tmp_path / "cons"
-    _script("yeastzoi_conservation").main([str(world["params"]), str(world["lm"]), "-f", str(world["dir"] / "g.fa"),
+    cli.call(_script("yeastzoi_conservation").main, [str(world["params"]), str(world["lm"]), "-f", str(world["dir"] / "g.fa"),
                                            "--gene", "GENA", "--gtf", str(world["gtf"]), "--flank", "50",
                                            "-o", str(out), "--set", f"model.seq_length={LM_LEN}", "-q"])
     df = pd.read_csv(out / "GENA.pwm.tsv", sep="\t")
@@ -261,7 +263,7 @@ def test_conservation_script(world, tmp_path):
 
 def test_motif_check_script(world, tmp_path):
     out = tmp_path / "motifs"
-    _script("yeastzoi_motif_check").main([str(world["params"]), str(world["lm"]), "-f", str(world["dir"] / "g.fa"),
+    cli.call(_script("yeastzoi_motif_check").main, [str(world["params"]), str(world["lm"]), "-f", str(world["dir"] / "g.fa"),
                                           "--gtf", str(world["gtf"]), "-o", str(out), "--motifs", "REB1,ABF1",
                                           "--upstream", "300", "--set", f"model.seq_length={LM_LEN}", "-q"])
     enr = pd.read_csv(out / "motif_enrichment.tsv", sep="\t").set_index("motif")
@@ -276,7 +278,7 @@ def test_motif_check_script(world, tmp_path):
 
 def test_attention_script(world, tmp_path):
     out = tmp_path / "att"
-    _script("yeastzoi_attention").main([str(world["params"]), str(world["lm"]), "-f", str(world["dir"] / "g.fa"),
+    cli.call(_script("yeastzoi_attention").main, [str(world["params"]), str(world["lm"]), "-f", str(world["dir"] / "g.fa"),
                                         "--gene", "GENB", "--gtf", str(world["gtf"]), "-o", str(out),
                                         "--set", f"model.seq_length={LM_LEN}", "-q"])
     z = np.load(out / "attention.npz")

@@ -312,6 +312,9 @@ def test_rc_equals_mean_of_forward_and_revcomp(tiny_model, random_fasta, tmp_pat
         np.testing.assert_allclose(a[:, 2], want[:, t], rtol=1e-5, atol=1e-6)
     chroms, _ = read_bw(out / "p.bw")
     assert chroms == {"chrI": 5000, "chrII": 3000}
+    tsv = pd.read_csv(out / "tracks.tsv", sep="\t")
+    assert tsv["identifier"].tolist() == ["p", "m", "u"]
+    assert tsv["file"].tolist() == ["p.bw", "m.bw", "u.bw"]
     # --bed: a region centred on tiling window 1 gives that window's bins (float16)
     (tmp_path / "r.bed").write_text("chrI\t2300\t2308\tw1\n")
     argv = [params_path, path, "-f", random_fasta, "--bed", tmp_path / "r.bed", "-o", out,
@@ -321,9 +324,8 @@ def test_rc_equals_mean_of_forward_and_revcomp(tiny_model, random_fasta, tmp_pat
     with h5py.File(out / "preds.h5") as h5:
         assert h5["preds"].shape == (1, 96, 3) and h5["window_start"][0] == 1536
         np.testing.assert_allclose(h5["preds"][0], ((fwd + rev) / 2)[1], rtol=2e-3, atol=1e-4)
-    tsv = pd.read_csv(out / "tracks.tsv", sep="\t")
-    assert tsv["identifier"].tolist() == ["p", "m", "u"]
-    assert tsv["file"].tolist() == ["p.bw", "m.bw", "u.bw"]
+    # a rerun into the same folder with other options leaves none of the first run's files
+    assert sorted(p.name for p in out.iterdir()) == [".yeastzoi-outputs.json", "preds.h5"]
 
 
 def test_cli_bad_inputs_one_line(tiny_model, random_fasta, tmp_path, capsys):

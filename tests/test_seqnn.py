@@ -225,9 +225,15 @@ def test_block_output_cannot_feed_next():
     with pytest.raises(YeastzoiError) as e:
         SeqNN(spec)
     assert str(e.value).startswith("model.trunk[1] (unet_conv): ")
-    spec = small_spec("tiny", extra=["model.trunk[6].cropping=4000"])
-    with pytest.raises(YeastzoiError, match=r"model\.trunk\[6\] \(Cropping1D\): cannot take input of shape"):
-        SeqNN(spec)
+    # an oversized crop is found while the spec is read, with the bins that reach the layer
+    with pytest.raises(YeastzoiError, match=r"model\.trunk\[6\]\.cropping: 4000 \+ 4000 bins cropped from the 128 "
+                                            r"bins that reach it leaves none; crop at most 63 per side"):
+        small_spec("tiny", extra=["model.trunk[6].cropping=4000"])
+    with pytest.raises(YeastzoiError, match=r"model\.seq_length: 2000 bp is not divisible by the trunk's total "
+                                            r"pooling 128 \(trunk\[1\] res_tower: pool 2 × 7 repeats\)"):
+        small_spec("tiny", extra=["model.seq_length=2000"])
+    with pytest.raises(YeastzoiError, match=r'model\.activation: unknown activation "gelux"; valid: .*gelu'):
+        small_spec("tiny", extra=['model.activation="gelux"'])
 
 
 # ------------------------------------------------------------ user blocks

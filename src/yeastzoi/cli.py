@@ -37,10 +37,109 @@ from . import YeastzoiError, zoo_model, zoo_models, zoo_spec, zoo_specs
 from .stderr_filter import FRESH_LINE, filter_running, start_stderr_filter, stop_stderr_filter
 
 
-def parser(doc: str | None) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the scripts' conventions: a usage error is a one-line ``error:`` (exit 2,
+    through :func:`call`) and numeric options declare their valid range,
+    ``add_argument("--stride", type=int, range=(1, None))`` (bounds inclusive; None = open).
+    ``range=None`` states that every value is valid (a seed, a signed shift); an ``int`` or
+    ``float`` option without ``range`` is refused, so no numeric option goes unchecked."""
+
+    #: every parser that parsed arguments in this process (tests introspect them)
+    parsed: list = []
+
+    def __init__(self, *a, **kw):
+        kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*a, **kw)
+
+    def add_argument(self, *names, **kw):
+        if "range" in kw:
+            bounds = kw.pop("range")
+            kind = kw.get("type")
+            if kind not in (int, float):
+                raise TypeError(f"{names}: range= needs type=int or float")
+            kw["type"] = bounded(kind, *(bounds or (None, None)))
+        elif kw.get("type") in (int, float):
+            raise TypeError(f"{names}: a numeric option declares range=(lo, hi) or range=None")
+        return super().add_argument(*names, **kw)
+
+    def parse_known_args(self, args=None, namespace=None):
+        ArgumentParser.parsed.append(self)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        raise YeastzoiError(f"{message} (see {self.prog} --help)")
+
+
+def bounded(kind, lo=None, hi=None):
+    """An argparse type: ``kind`` (int or float) within [lo, hi] (None = unbounded); the
+    callable carries ``kind``, ``lo`` and ``hi`` for tests."""
+    def convert(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") \
+                from None
+        if kind is float and value != value:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            want = (f"between {lo} and {hi}" if lo is not None and hi is not None
+                    else f">= {lo}" if lo is not None else f"<= {hi}")
+            raise argparse.ArgumentTypeError(f"must be {want}, got {text}")
+        return value
+    convert.kind, convert.lo, convert.hi = kind, lo, hi
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def parser(doc: str | None) -> ArgumentParser:
+    ap = ArgumentParser(description=doc)
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     return ap
+
+
+def check_output_file(path) -> Path:
+    """An output FILE (written atomically beside itself): its folder is created if missing and
+    must be writable — checked before any work, a one-line error otherwise."""
+    from .outdir import probe_writable
+
+    path = Path(path)
+    if path.is_dir():
+        raise YeastzoiError(f"{path}: is a folder; give a file name for the output")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise YeastzoiError(f"{path}: cannot create its folder {path.parent} ({exc.strerror or exc}); "
+                            "choose another output path") from None
+    probe_writable(path.parent, "output file's folder")
+    return path
+
+
+# ---------------------------------------------------------------- the output folder of a run
+#: the :class:`yeastzoi.outdir.OutputFolder` claimed by the running script (finished by :func:`call`)
+_OUTPUT: list = []
+
+
+def own_output(args, name: str = "out") -> Path:
+    """Claim the output folder ``args.<name>`` for this run (:mod:`yeastzoi.outdir`: checked
+    writable, locked, results staged) and point ``args.<name>`` at the staging folder; the
+    real folder stays in ``args.<name>_final``. :func:`call` publishes the staged results
+    when ``main`` succeeds and discards them otherwise. Call it after the inputs are checked
+    and before any work."""
+    from .outdir import OutputFolder
+
+    final = Path(getattr(args, name))
+    folder = OutputFolder(final)
+    stage = folder.claim()
+    _OUTPUT.append(folder)
+    hold = os.environ.get("YEASTZOI_HOLD_OUTPUT")  # tests: pause while owning -o until this file exists
+    if hold:
+        import time
+        deadline = time.monotonic() + 120
+        while not Path(hold).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    setattr(args, f"{name}_final", final)
+    setattr(args, name, str(stage))
+    return stage
 
 
 def add_params_arguments(ap: argparse.ArgumentParser, positional: bool = True) -> None:
@@ -134,7 +233,7 @@ def effective_params_path(args, out) -> str | None:
             raise YeastzoiError("--set needs a params.json (not '-')")
         return args.params
     out = Path(out)
-    folder = out if not out.suffix else out.parent
+    folder = out if out.is_dir() or not out.suffix else out.parent
     params = load_params_arg(args)
     tmp = Path(tempfile.mkdtemp(prefix="yeastzoi-params-"))
     _ON_SUCCESS.append((save_effective_params(params, tmp), folder / "params.json"))
@@ -146,6 +245,14 @@ _ON_SUCCESS: list[tuple[Path, Path]] = []
 
 
 def _finish_outputs(success: bool) -> None:
+    try:
+        _finish_params(success)
+    finally:
+        while _OUTPUT:
+            _OUTPUT.pop().finish(success)
+
+
+def _finish_params(success: bool) -> None:
     while _ON_SUCCESS:
         tmp, dest = _ON_SUCCESS.pop()
         if success:
@@ -221,8 +328,20 @@ def error_line(message: str) -> None:
 
 
 def call(main, argv=None) -> int:
-    """Call ``main(argv)`` and return its exit status; a YeastzoiError becomes a one-line
-    ``error:`` message on stderr and status 2 (what users see; tests call this too)."""
+    """Call ``main(argv)`` and return its exit status (what users see; tests call this too):
+
+    * 0 — success: the effective params.json and the staged output folder (:func:`own_output`)
+      are published;
+    * 2 — a user error (:class:`YeastzoiError`, a bad option): one ``error:`` line;
+    * 130 — interrupted (Ctrl-C);
+    * 1 — an internal error: one ``error: internal error ...`` line; the traceback only with
+      ``--debug`` (any script; also ``YEASTZOI_DEBUG=1``).
+    On any failure the output folder is left exactly as it was."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("YEASTZOI_DEBUG", "") not in ("", "0")
+    if "--debug" in argv:
+        argv = [a for a in argv if a != "--debug"]
+        debug = True
     status = 1
     try:
         status = main(argv) or 0
@@ -234,6 +353,14 @@ def call(main, argv=None) -> int:
     except KeyboardInterrupt:
         error_line("interrupted")
         status = 130
+        return status
+    except Exception as e:  # noqa: BLE001 - the last line of defence for users
+        if debug:
+            import traceback
+            traceback.print_exc()
+        error_line(f"internal error: {type(e).__name__}: {e} (a bug in yeastzoi; rerun with --debug for the "
+                   "traceback and report it)")
+        status = 1
         return status
     finally:
         _finish_outputs(status == 0)

@@ -64,7 +64,13 @@ def read_meta(path) -> dict | None:
         raise YeastzoiError(f"{path}: not a readable model file ({type(e).__name__}: "
                             f"{str(e).splitlines()[0][:80]}); it is truncated or damaged — copy or save it again") from None
     if meta is None and (path.parent / META_NAME).exists():
-        meta = json.loads((path.parent / META_NAME).read_text())
+        from ..fileio import read_json
+
+        side = path.parent / META_NAME
+        meta = read_json(side, "model metadata")
+        if not isinstance(meta, dict):
+            raise YeastzoiError(f"{side}: model metadata must be a JSON object, got {type(meta).__name__}; "
+                                "delete it or save the model again")
     return meta
 
 

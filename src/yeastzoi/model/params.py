@@ -205,7 +205,73 @@ def validate_model(model: dict, path: str = "model") -> dict:
         for i, block in enumerate(blocks):
             validate_block(block, f"{path}.{key}" + (f"[{i}]" if isinstance(model[key], list) else ""))
     filled = {**MODEL_DEFAULTS, **copy.deepcopy(model)}
+    check_activations(filled, path)
+    check_pooling(filled, path)
     return filled
+
+
+#: activation names every block understands besides keras.activations' own
+EXTRA_ACTIVATIONS = ("linear", "gelu", "exp", "softmax")
+
+
+def check_activations(model: dict, path: str = "model") -> None:
+    """Every ``activation`` (global and per block) names a known function (one-line error
+    listing the valid names)."""
+    import keras
+
+    def known(name):
+        if name is None or name in EXTRA_ACTIVATIONS:
+            return True
+        try:
+            keras.activations.get(name)
+            return True
+        except (ValueError, TypeError):
+            return False
+
+    blocks = [(f"{path}.trunk[{i}]", b) for i, b in enumerate(model["trunk"])]
+    for key in head_keys(model):
+        multi = isinstance(model[key], list)
+        blocks += [(f"{path}.{key}" + (f"[{i}]" if multi else ""), b) for i, b in enumerate(head_blocks(model, key))]
+    for where, spec in [(path, model), *blocks]:
+        name = spec.get("activation")
+        if isinstance(name, str) and not known(name):
+            valid = sorted(set(EXTRA_ACTIVATIONS) | {n for n in dir(keras.activations)
+                                                     if not n.startswith("_") and n.islower() and n not in
+                                                     ("get", "serialize", "deserialize")})
+            raise YeastzoiError(f"{where}.activation: unknown activation \"{name}\"; valid: {', '.join(valid)}")
+
+
+def check_pooling(model: dict, path: str = "model") -> None:
+    """seq_length must divide by the trunk's total pooling (towers pool once per repeat,
+    other blocks once), or the U-Net skips cannot line up; Cropping1D must leave bins."""
+    total, parts, length = 1, [], int(model["seq_length"])
+    for i, b in enumerate(model["trunk"]):
+        pool = int(b.get("pool_size", 2 if b.get("name") in ("res_tower", "conv_tower") else 1) or 1)
+        times = int(b.get("repeat", 1)) if b.get("name") in ("res_tower", "conv_tower") else 1
+        if pool > 1:
+            total *= pool ** times
+            parts.append(f"trunk[{i}] {b['name']}: pool {pool}" + (f" × {times} repeats" if times > 1 else ""))
+            if length % total:
+                raise YeastzoiError(f"{path}.seq_length: {length} bp is not divisible by the trunk's total pooling "
+                                    f"{total} ({'; '.join(parts)}); use a multiple of {total}")
+    # lengths through the trunk: pooled by the towers, doubled by each unet_conv, cropped by Cropping1D
+    cur, ups = length, 0
+    for i, b in enumerate(model["trunk"]):
+        name = b.get("name")
+        if name in ("res_tower", "conv_tower", "conv_dna", "conv_block", "conv_nac"):
+            pool = int(b.get("pool_size", 2 if name in ("res_tower", "conv_tower") else 1) or 1)
+            times = int(b.get("repeat", 1)) if name in ("res_tower", "conv_tower") else 1
+            cur //= max(pool, 1) ** times
+        elif name == "unet_conv":
+            cur *= int(b.get("stride", 2))
+            ups += 1
+        elif name == "Cropping1D":
+            c = b.get("cropping", 1)
+            left, right = (c, c) if isinstance(c, int) else (int(c[0]), int(c[1]))
+            if left + right >= cur:
+                raise YeastzoiError(f"{path}.trunk[{i}].cropping: {left} + {right} bins cropped from the {cur} bins "
+                                    f"that reach it leaves none; crop at most {(cur - 1) // 2} per side")
+            cur -= left + right
 
 
 def validate_train(train: dict, path: str = "train") -> dict:

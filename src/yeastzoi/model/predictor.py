@@ -64,6 +64,26 @@ def is_seqnn(obj) -> bool:
     return hasattr(obj, "build_ensemble") and hasattr(obj, "meta")
 
 
+def max_shift(meta: dict) -> int:
+    """The largest |shift| (bp) allowed for a model: its crop (the bp between the input start
+    and the first output bin), at least seq_length // 16. A shift moves the input by that many
+    bp and fills the vacated end with N, so a larger one would feed the model mostly padding."""
+    L = int(meta.get("seq_length") or 0)
+    return max(int(meta.get("crop_bp") or 0), L // 16)
+
+
+def check_shifts(shifts, meta: dict) -> None:
+    """A one-line error for a shift past :func:`max_shift`."""
+    if not meta.get("seq_length"):
+        return
+    bound = max_shift(meta)
+    bad = [s for s in shifts if abs(int(s)) > bound]
+    if bad:
+        raise YeastzoiError(f"--shifts {','.join(map(str, bad))}: |shift| must be at most {bound} bp for this "
+                            f"{meta['seq_length']} bp model (its crop, or seq_length/16); shifts are small "
+                            "augmentations such as 0,1,-1")
+
+
 class Predictor:
     """Predictions of one model or an ensemble of models (module docstring).
 
@@ -101,6 +121,7 @@ class Predictor:
         self.metas = [m.meta if is_seqnn(m) else self.meta for m in members]
         check_agreement(self.metas, self.names)
         self.rc, self.shifts = bool(rc), parse_shifts(shifts)
+        check_shifts(self.shifts, self.meta)
         self.head = int(head)
         self.fns = [self._member_fn(m) for m in members]
         self.batch_size = max(int(batch_size), 1)

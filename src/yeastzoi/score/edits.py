@@ -97,6 +97,9 @@ def ism(models, genome, chrom: str, start: int, end: int, opts, targets_df=None,
     L, T = pred.seq_length, int(pred.meta["num_targets"])
     if not 0 <= start < end or end - start > L:
         raise YeastzoiError(f"ISM region {chrom}:{start}-{end}: needs 0 <= start < end and at most {L} bp")
+    if end > genome.chroms[chrom]:
+        raise YeastzoiError(f"ISM region {chrom}:{start}-{end} runs past the end of {chrom} "
+                            f"({genome.chroms[chrom]:,} bp); give a region inside the chromosome")
     mid = (start + end) // 2
     ws = _gene_window(pred, gene, mid) if gene is not None else variant_window_start(mid, L)
     if start < ws or end > ws + L:

@@ -70,7 +70,7 @@ def add_scoring_options(ap, stats: str) -> None:
     ap.add_argument("--targets", help="targets sheet for untransforming (default: targets.txt beside the model)")
     ap.add_argument("--no-untransform", action="store_true", help="keep predictions in the model's transformed space")
     ap.add_argument("--species", help=SPECIES_HELP)
-    ap.add_argument("--batch-size", type=int, default=8, help="sequences per model call [8]")
+    ap.add_argument("--batch-size", type=int, range=(1, None), default=8, help="sequences per model call [8]")
 
 
 def add_variant_arguments(ap, stats: str = "SAD,logSED") -> None:
@@ -85,10 +85,14 @@ def add_variant_arguments(ap, stats: str = "SAD,logSED") -> None:
     add_scoring_options(ap, stats)
     ap.add_argument("--flip", action="store_true", help="swap REF/ALT where ALT matches the FASTA instead of REF")
     ap.add_argument("--stitch", choices=("left", "right"), default="left", help="indel window stitching [left]")
-    ap.add_argument("--cluster-bp", type=int, default=0,
+    ap.add_argument("--cluster-bp", type=int, range=(0, None), default=0,
                     help="variants within this many bp share one window and reference prediction [0]")
     ap.add_argument("--shard", help="i/N: score only the i-th of N contiguous parts (1-based)")
     ap.add_argument("--tsv", action="store_true", help="also write scores.tsv (one line per variant × track)")
+    ap.add_argument("--duplicates", choices=("keep", "drop"), default="keep",
+                    help="records repeating an earlier variant: keep (scored again) or drop; counted either way [keep]")
+    ap.add_argument("--n-alleles", choices=("keep", "drop"), default="keep",
+                    help="variants with N in REF or ALT: keep or drop; counted either way [keep]")
     bg = ap.add_argument_group("strain background (variants still given in reference coordinates)")
     bg.add_argument("--background", metavar="VCF",
                     help="score each variant on this strain's haplotype: the strain's other variants in the "

@@ -31,7 +31,7 @@ class VariantRun:
 
 def load_variant_run(params, model_paths, variants_path, fasta, shard: str | None = None,
                      flip: bool = False, targets_path=None, untransform: bool = True,
-                     lm: bool = False) -> VariantRun:
+                     lm: bool = False, duplicates: str = "keep", n_alleles: str = "keep") -> VariantRun:
     """Genome, variants (of ``shard`` "i/N"), models (:func:`yeastzoi.model.loader.load_models`;
     ``params`` '-' or None = the specs stored in the models) and the targets sheet
     (``targets_path``, else targets.txt beside the first model; none for ``lm`` or without
@@ -42,7 +42,7 @@ def load_variant_run(params, model_paths, variants_path, fasta, shard: str | Non
 
     sh = parse_shard(shard)
     genome = Genome(fasta)
-    variants, _ = read_variants(variants_path, genome, flip=flip)
+    variants, _ = read_variants(variants_path, genome, flip=flip, duplicates=duplicates, n_alleles=n_alleles)
     variants = shard_variants(variants, sh)
     if sh[1] > 1:
         log.info("shard %d/%d: %d variants", sh[0], sh[1], len(variants))

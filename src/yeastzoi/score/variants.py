@@ -94,6 +94,8 @@ class ReadReport:
     skipped_symbolic: int = 0
     flipped: int = 0
     indels: int = 0
+    duplicates: int = 0
+    n_alleles: int = 0
 
     def line(self) -> str:
         return (f"{self.records} records → {self.variants} variants ({self.indels} indels; "
@@ -224,19 +226,27 @@ def _allele_freqs(info: dict, samples, n_alts: int, where: str) -> list[float]:
     return [counts.get(str(k), 0) / an if an else float("nan") for k in range(1, n_alts + 1)]
 
 
-def read_variants(path, genome=None, flip: bool = False,
-                  allele_freq: bool = False) -> tuple[list[Variant], ReadReport]:
+def read_variants(path, genome=None, flip: bool = False, allele_freq: bool = False,
+                  duplicates: str = "keep", n_alleles: str = "keep") -> tuple[list[Variant], ReadReport]:
     """Read ``path`` (VCF/TSV, see the module docstring) into a list of :class:`Variant`.
 
     ``genome`` (a :class:`yeastzoi.genome.Genome`) resolves chromosome aliases and checks
     REF; without it names and alleles are taken as written. ``allele_freq``: fill
-    :attr:`Variant.af` (module docstring). Returns (variants, report).
+    :attr:`Variant.af` (module docstring). Suspicious but legal input is counted in one
+    WARNING line each and kept or dropped as asked: ``duplicates`` (a variant with the same
+    chromosome, position, REF and ALT as an earlier one) and ``n_alleles`` (an N in REF or
+    ALT: a base the model sees as unknown), each ``"keep"`` (default) or ``"drop"``.
+    Returns (variants, report).
     """
+    for name, value in (("duplicates", duplicates), ("n_alleles", n_alleles)):
+        if value not in ("keep", "drop"):
+            raise YeastzoiError(f"{name}={value!r}: choose keep or drop")
     path = Path(path)
     if not path.is_file():
         raise YeastzoiError(f"{path}: variants file not found; check the path")
     report = ReadReport()
     out: list[Variant] = []
+    seen: set = set()
     resolved: dict[str, str] = {}
     for ln, chrom, pos_text, vid, ref, alt_text, info, samples in _records(path):
         report.records += 1
@@ -291,9 +301,26 @@ def read_variants(path, genome=None, flip: bool = False,
                 _check_ref(var, genome, flip, where, report)
                 if var.flipped and var.af is not None:
                     var.af = 1.0 - var.af
+            key = (var.chrom, var.pos, var.ref, var.alt)
+            if key in seen:
+                report.duplicates += 1
+                if duplicates == "drop":
+                    continue
+            seen.add(key)
+            if "N" in var.ref or "N" in var.alt:
+                report.n_alleles += 1
+                if n_alleles == "drop":
+                    continue
             report.indels += int(var.is_indel)
             out.append(var)
     report.variants = len(out)
+    if report.duplicates:
+        log.warning("%s: %d duplicate record(s) (same chromosome, position, REF and ALT as an earlier one) %s",
+                    path, report.duplicates, "dropped" if duplicates == "drop" else
+                    "kept, each scored again (--duplicates drop to drop them)")
+    if report.n_alleles:
+        log.warning("%s: %d variant(s) with N in REF or ALT (an unknown base to the model) %s", path,
+                    report.n_alleles, "dropped" if n_alleles == "drop" else "kept (--n-alleles drop to drop them)")
     if not out:
         raise YeastzoiError(f"{path}: no variants to score ({report.records} records"
                             + (f", {report.skipped_symbolic} symbolic/missing alleles skipped" if report.skipped_symbolic else "")

@@ -215,6 +215,7 @@ def simulate_strain(parent_dir, out_dir, name: str, divergence: float = 0.005, s
         "simulated": True,
         "source": f"SIMULATED strain of {parent_name} ({Path(parent_dir).resolve()}) by yeastzoi.simulate.strains",
         "parent": parent_name,
+        "strain_of": parent_name,
         "chroms": keep,
         "total_bp": sum(len(s) for _, s in records),
         "genes": int((gtf["feature"] == "gene").sum()) if gtf is not None else 0,
@@ -253,7 +254,7 @@ def simulate_panel(parent_dir, out_dir, n: int = 8, divergence: float = 0.005, s
                         chroms=chroms)
         man = json.loads((sub / "genome.json").read_text())
         man.update(simulated=False, source=f"chromosome subset of {parent_name} ({Path(parent_dir).resolve()})")
-        for k in ("divergence", "ts_tv", "indel_fraction", "max_indel", "seed", "mutations"):
+        for k in ("divergence", "ts_tv", "indel_fraction", "max_indel", "seed", "mutations", "strain_of"):
             man.pop(k, None)
         write_json_atomic(sub / "genome.json", man)
         (sub / "mutations.tsv.gz").unlink(missing_ok=True)
