@@ -281,6 +281,9 @@ def test_output_folder_publishes_a_set_and_removes_stale_files(tmp_path):
         (stage / "scores.h5").write_text("2")
     assert (out / "scores.h5").read_text() == "2" and not (out / "scores.tsv").exists()
     assert not (out / "sub" / "x.png").exists() and (out / "mine.txt").read_text() == "a user's file"
+    with OutputFolder(out, "other_script") as stage:   # another script into the same folder is no rerun
+        (stage / "other.txt").write_text("o")
+    assert (out / "scores.h5").read_text() == "2" and (out / "other.txt").exists()
     before = snapshot(out)
     with pytest.raises(RuntimeError):
         with OutputFolder(out, "t") as stage:        # a failure half way: nothing changes

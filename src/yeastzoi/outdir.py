@@ -19,7 +19,7 @@ Rules:
 * **staging**: results are written into ``.<name>.staging-<pid>`` beside OUT (same file
   system, so publishing is a rename per file). On success every staged file replaces its
   namesake in OUT; then the files listed in OUT's ``.yeastzoi-outputs.json`` by the previous
-  run and not written by this one are deleted (so no ``scores.tsv`` of an earlier ``--tsv``
+  run of the same script and not written by this one are deleted (so no ``scores.tsv`` of an earlier ``--tsv``
   run survives beside new results), and the new list is written. Files in OUT that no
   yeastzoi run wrote are never touched. On failure the staging folder is removed.
 """
@@ -168,11 +168,14 @@ class OutputFolder:
                 shutil.rmtree(dst)
             os.replace(self.stage / rel, dst)
         manifest = self.path / MANIFEST
-        old = []
+        old, old_script = [], None
         try:
-            old = json.loads(manifest.read_text()).get("files", [])
+            prev = json.loads(manifest.read_text())
+            old, old_script = prev.get("files", []), prev.get("script")
         except (OSError, ValueError, AttributeError):
             pass
+        if old_script != self.script:   # another script's results in the same folder are not a rerun's
+            old = []
         new = set(files)
         for rel in old:
             if rel not in new and (self.path / rel).is_file():
