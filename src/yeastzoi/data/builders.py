@@ -127,7 +127,8 @@ def check_geometry(seq_length, pool_width, crop_bp, folds, test_chroms, valid_ch
     if crop_bp % pool_width or crop_bp < 0:
         raise YeastzoiError(f"crop_bp {crop_bp} is not a non-negative multiple of pool_width {pool_width}; fix -c")
     if seq_length - 2 * crop_bp <= 0:
-        raise YeastzoiError(f"crop_bp {crop_bp} leaves no target region in seq_length {seq_length}; lower -c")
+        raise YeastzoiError(f"-l {seq_length} bp minus 2 × -c {crop_bp} bp leaves no target region; raise -l "
+                            f"(seq_length) above {2 * crop_bp} or lower -c (crop_bp) below {seq_length // 2}")
     if folds is None and not (test_chroms or valid_chroms):
         raise YeastzoiError("no held-out data: give -t/-v chromosome lists or -f K folds")
     if folds is not None and (test_chroms or valid_chroms):
