@@ -5,6 +5,7 @@ genome folder (from `yeastzoi_genome.py r64 GENOME_DIR`).
   yeastzoi_simulate.py GENOME_DIR OUT_DIR                       # whole genome, 16 tracks
   yeastzoi_simulate.py GENOME_DIR OUT_DIR --chroms chrI,chrII,chrIII --seed 1 --depth 0.5
   yeastzoi_simulate.py --panel PANEL_DIR OUT_DIR --heldout 1     # a strain panel, ONE regulatory model
+  yeastzoi_simulate.py GENOME_DIR OUT_DIR --library 10000          # + a designed promoter library (MPRA)
 
 --panel takes a folder from `yeastzoi_genome.py strains` and simulates the parent and every
 strain with the same seed, settings and motif background, so each strain's expression differs
@@ -33,6 +34,9 @@ def main(argv=None):
     ap.add_argument("--depth", type=float, range=(1e-09, None), default=1.0, help="read-count multiplier [1.0]")
     ap.add_argument("--conditions", type=int, range=(1, None), default=4,
                     help="RNA-seq conditions; 0 is basal, each other induces one factor [4]")
+    ap.add_argument("--library", type=int, range=(0, None), default=0,
+                    help="also write OUT_DIR/truth/library.tsv: N designed promoters in reporter contexts "
+                         "with exact SIMULATED activities (an MPRA to train on) [0]")
     ap.add_argument("--panel", action="store_true", help="GENOME_DIR is a strain panel (yeastzoi_genome.py strains)")
     ap.add_argument("--heldout", type=int, range=(0, None), default=0, help="with --panel: strains kept out of training [0]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only")
@@ -59,6 +63,12 @@ def main(argv=None):
             return 0
         s = simulate_genome(args.genome_dir, args.out_dir, chroms=chroms, seed=args.seed,
                             depth=args.depth, conditions=args.conditions, progress=progress)
+    if args.library:
+        from yeastzoi.simulate.library import simulate_library
+
+        lib = simulate_library(args.out_dir, args.genome_dir, args.library, seed=args.seed)
+        print(f"SIMULATED promoter library: {args.out_dir}/truth/library.tsv, {len(lib):,} rows "
+              f"({args.library:,} promoters × {lib['reporter'].nunique()} reporter contexts)")
     reused = " (reused finished output)" if s.get("reused") else ""
     print(f"SIMULATED data written to {args.out_dir}{reused}: {len(s['chroms'])} chromosomes, "
           f"{s['genes']} genes, {s['bound_sites']} bound sites, {s['variants']} truth variants, "

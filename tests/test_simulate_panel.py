@@ -68,3 +68,33 @@ def test_panel_errors(tmp_path):
 
     with pytest.raises(YeastzoiError, match="no species.tsv"):
         read_panel(tmp_path)
+
+
+def test_promoter_library_activities_are_the_model_of_the_construct(sim_panel):
+    """truth/library.tsv: every activity is expr_base + M(insert)·W + the reporter's noise, exactly."""
+    from yeastzoi.simulate.library import simulate_library
+
+    d = sim_panel
+    sim = d / "sim" / "Saccharomyces_cerevisiae_R64"
+    lib = simulate_library(sim, d / "panel" / "parent_subset", n=120, seed=4, holdout=0.2)
+    assert (sim / "truth" / "library.tsv").is_file() and len(lib) == 240 and lib["reporter"].nunique() == 2
+    assert set(lib["strand"]) == {"+", "-"} and lib["sequence"].str.len().eq(500).all()
+    counts = lib[lib["reporter"] == lib["reporter"].iat[0]]["split"].value_counts()
+    assert counts["train"] > 50 and counts["valid"] > 10 and counts["test"] > 10
+    cfg = SimConfig()
+    model = json.loads((sim / "truth" / "model.json").read_text())
+    ms = build_motifset(cfg, np.asarray(model["background"]))
+    W, conds = condition_weights(ms, cfg, 2)
+    genes = pd.read_csv(sim / "truth" / "genes.tsv", sep="\t").set_index("gene_id")
+    M = []
+    for r in lib.head(40).itertuples():
+        codes = ascii_to_codes(np.frombuffer(r.sequence.encode(), np.uint8))
+        m = promoter_content(codes, ms, cfg)
+        M.append(m)
+        want = cfg.expr_base + m @ W + genes.at[r.reporter, "noise"]
+        got = np.array([getattr(r, f"activity_true_{c}") for c, _ in conds])
+        np.testing.assert_allclose(got, want, atol=2e-6)
+        g = genes.loc[r.reporter]
+        assert (r.insert_start, r.insert_end) == ((g.tss - 500, g.tss) if g.strand == "+" else (g.tss + 1, g.tss + 501))
+    assert np.mean([m.sum() > 0 for m in M]) > 0.5                       # planted sites are bound
+    assert (lib["activity_basal"] - lib["activity_true_basal"]).std() == pytest.approx(0.1, rel=0.25)
