@@ -21,6 +21,12 @@ committed as one unit) and test_metrics.json (best model, test split).
 
 --strategy mirrored uses all local GPUs (all logical CPUs without a GPU); multiworker
 reads the cluster from TF_CONFIG and is started once per worker with the same arguments.
+
+KERAS_BACKEND=jax trains with JAX (a jitted stateless step) from the same spec, data and
+checkpoints, with the same outputs: a run may be resumed, and its model files restored or
+fine-tuned from, under either backend. TensorFlow is still needed for the tf.data input
+pipeline. Under JAX, --strategy mirrored is Keras' DataParallel over all local JAX devices
+(GPUs, else CPU), multiworker is refused, and --mixed-precision is mixed_bfloat16.
 """
 import argparse
 import logging
@@ -31,21 +37,21 @@ from yeastzoi import cli
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("params", help="params.json (train + model spec)")
     ap.add_argument("data_dirs", nargs="+", help="data directories (statistics.json + tfrecords/)")
     ap.add_argument("-o", "--out", required=True, help="output directory (resumed when it has a checkpoint)")
     ap.add_argument("--restore", default=None, help="model file (.h5/.keras) to start from")
     ap.add_argument("--trunk", action="store_true", help="restore only the trunk (fine-tune from an LM)")
     ap.add_argument("--strategy", default="none", choices=("none", "mirrored", "multiworker"),
-                    help="tf.distribute strategy [none]")
+                    help="tf.distribute strategy; under KERAS_BACKEND=jax mirrored = DataParallel [none]")
     ap.add_argument("--mixed-precision", action="store_true",
-                    help="mixed_float16 + loss scaling on GPU, mixed_bfloat16 on CPU")
+                    help="mixed_float16 + loss scaling on GPU, mixed_bfloat16 on CPU (JAX: mixed_bfloat16)")
     ap.add_argument("--species", default=None,
                     help="target genome's species name among the LM's species [data's, else the LM reference]")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                     help="override a spec value, e.g. train.learning_rate=2e-5 (repeatable)")
-    ap.add_argument("--seed", type=int, default=None, help="random seed [train.seed, else 0]")
+    ap.add_argument("--seed", type=int, range=None, default=None, help="random seed [train.seed, else 0]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "data_dirs", "restore")  # before TensorFlow loads

@@ -99,11 +99,11 @@ def test_jax_models_run_without_tensorflow(tmp_path):
 
 
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="training under another Keras backend is refused")
-def test_training_under_another_backend_is_a_one_line_error(tmp_path):
-    """Models build and predict under JAX, training runs on the TensorFlow engine: a clear
-    refusal before anything is written (no traceback from tf.train.Checkpoint)."""
+def test_training_request_is_checked_before_writing(tmp_path):
+    """Training runs under either backend (tests/test_jax_train.py trains under JAX); a bad
+    request is one clear error before anything is written."""
     from yeastzoi import YeastzoiError
     from yeastzoi.train import train
-    with pytest.raises(YeastzoiError, match="TensorFlow engine"):
+    with pytest.raises(YeastzoiError, match="statistics.json"):
         train(ZOO_DIR / "tiny.json", [tmp_path], tmp_path / "out")
     assert not (tmp_path / "out").exists()

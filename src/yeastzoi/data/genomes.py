@@ -315,6 +315,36 @@ def _lift_intervals(g: SheetGenome, intervals: dict[str, np.ndarray] | None) -> 
 
 
 # ============================================================================ the build
+SEQUENCES_BED_NOTE = ("full input windows (seq_length bp) in each genome's coordinates; "
+                      "columns 5-7: genome, ref_start, ref_end (the reference locus)")
+
+
+def _write_genome_records(windows, genomes, sheets, codes, writers, crop_bp, pool_width, target_length,
+                          black, unmap, umap_frac, progress) -> None:
+    """Every genome's windows as records (its own coverage files and sequence); ``codes`` of
+    each genome are released once written."""
+    from ..coverage import CoverageFile
+    from ..genome import Genome
+
+    for g, targets in zip(genomes, sheets):
+        w = windows[windows["genome"] == g.name].reset_index(drop=True)
+        if len(w) == 0:
+            log.warning("%s: no windows left (its chromosomes are outside the splits or filtered)", g.name)
+            codes.pop(g.name)
+            continue
+        covs = []
+        try:
+            with Genome(g.info["fasta"]) as gg:
+                covs = [CoverageFile(f, reference_chroms=gg.chroms) for f in targets["file"]]
+                write_track_records(w, writers, gg, codes[g.name], covs, targets, crop_bp, pool_width,
+                                    target_length, _lift_intervals(g, black), _lift_intervals(g, unmap),
+                                    umap_frac, progress, genome_index=g.index, label=f"records {g.name}")
+        finally:
+            for cf in covs:
+                cf.close()
+        codes.pop(g.name)
+
+
 def build_genomes_track_dataset(sheet, out_dir, seq_length: int = 16384, pool_width: int = 16,
                                 crop_bp: int = 1024, stride: int | None = None, test_chroms=(),
                                 valid_chroms=(), folds: int | None = None, gaps_bed=None, unmap_bed=None,
@@ -328,7 +358,7 @@ def build_genomes_track_dataset(sheet, out_dir, seq_length: int = 16384, pool_wi
     reference coordinates (``gaps_bed`` None: the reference folder's gaps.bed) and
     ``min_exon_frac`` uses each genome folder's genes.gtf. Everything is checked (sheet,
     maps, targets sheets, geometry) before anything is written."""
-    from ..coverage import CoverageFile, write_targets
+    from ..coverage import write_targets
     from ..genome import Genome, exon_intervals
     from ..fileio import write_text_atomic
 
@@ -376,24 +406,8 @@ def build_genomes_track_dataset(sheet, out_dir, seq_length: int = 16384, pool_wi
                             f"removed {removed}); lower -l or relax the filters")
     out_dir = Path(out_dir)
     with record_writers(out_dir, split_names, seqs_per_file) as writers:
-        for g, targets in zip(genomes, sheets):
-            w = windows[windows["genome"] == g.name].reset_index(drop=True)
-            if len(w) == 0:
-                log.warning("%s: no windows left (its chromosomes are outside the splits or filtered)", g.name)
-                codes.pop(g.name)
-                continue
-            covs = []
-            try:
-                with Genome(g.info["fasta"]) as gg:
-                    covs = [CoverageFile(f, reference_chroms=gg.chroms) for f in targets["file"]]
-                    write_track_records(w, writers, gg, codes[g.name], covs, targets, crop_bp, pool_width,
-                                        target_length, _lift_intervals(g, black), _lift_intervals(g, unmap),
-                                        umap_frac, progress, genome_index=g.index, label=f"records {g.name}")
-            finally:
-                for cf in covs:
-                    cf.close()
-            codes.pop(g.name)
-
+        _write_genome_records(windows, genomes, sheets, codes, writers, crop_bp, pool_width, target_length,
+                              black, unmap, umap_frac, progress)
     write_sequences_bed(out_dir / "sequences.bed", windows, extra=("genome", "ref_start", "ref_end"))
     write_targets(out_dir / "targets.txt", sheets[ref.index])
     write_text_atomic(out_dir / "genomes.tsv", "index\tname\tgenome_dir\ttargets\treference\tstrain_of\n" + "".join(
@@ -404,9 +418,7 @@ def build_genomes_track_dataset(sheet, out_dir, seq_length: int = 16384, pool_wi
     counts = windows.groupby(["genome", "split"]).size()
     stats.update(genomes=[g.name for g in genomes], reference_genome=ref.name, num_genomes=len(genomes),
                  genome_seqs={g.name: {sp: int(counts.get((g.name, sp), 0)) for sp in split_names} for g in genomes},
-                 straddling_dropped=dropped,
-                 sequences_bed="full input windows (seq_length bp) in each genome's coordinates; "
-                               "columns 5-7: genome, ref_start, ref_end (the reference locus)")
+                 straddling_dropped=dropped, sequences_bed=SEQUENCES_BED_NOTE)
     stats["build_seconds"] = round(time.time() - t0, 2)
     write_statistics(out_dir / "statistics.json", stats)
     log.info("wrote %d records of %d genomes to %s in %.1f s", len(windows), len(genomes), out_dir, time.time() - t0)

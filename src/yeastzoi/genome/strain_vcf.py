@@ -98,32 +98,10 @@ def _parse_vcf(path: Path, fh, genome: Genome, samples, skip_mismatch: bool) -> 
     for ln, line in enumerate(fh, 1):
         line = line.rstrip("\r\n")
         if line.startswith("##"):
-            m, m_len = _CONTIG_ID.match(line), _CONTIG_LEN.match(line)
-            if m and m_len:
-                name, n = m.group(1), int(m_len.group(1))
-                try:
-                    c = genome.resolve(name)
-                except YeastzoiError:
-                    continue  # contigs the reference lacks only matter if a record uses them
-                if genome.chroms[c] != n:
-                    raise YeastzoiError(f"{path} line {ln}: contig {name} is {n:,} bp but {c} of the reference "
-                                        f"{genome.path} is {genome.chroms[c]:,} bp; the VCF was made on another "
-                                        "assembly (give the matching reference)")
+            _check_contig(path, ln, line, genome)
             continue
         if line.startswith("#"):
-            head = line.lstrip("#").split("\t")
-            all_samples = head[9:] if len(head) > 9 else []
-            if samples is None:
-                keep = all_samples
-            else:
-                unknown = [s for s in samples if s not in all_samples]
-                if unknown and all_samples:
-                    raise YeastzoiError(f"{path}: sample(s) {', '.join(unknown)} not in the VCF (it has "
-                                        f"{', '.join(all_samples[:10])}{' ...' if len(all_samples) > 10 else ''});"
-                                        " check --sample")
-                keep = [s for s in samples if s in all_samples]
-            cols = [9 + all_samples.index(s) for s in keep]
-            out.samples = keep
+            out.samples, cols = _header_samples(path, line, samples)
             continue
         if not line.strip():
             continue
@@ -140,22 +118,8 @@ def _parse_vcf(path: Path, fh, genome: Genome, samples, skip_mismatch: bool) -> 
                                     f"{genome.path}; wrong assembly, or rename it (R64 aliases chrI/I/"
                                     "NC_001133/BK006935 are recognised)") from None
         chrom = resolved[chrom_in]
-        try:
-            start = int(f[1]) - 1
-        except ValueError:
-            raise YeastzoiError(f"{path} line {ln}: POS {f[1]!r} is not an integer") from None
-        ref = f[3].upper()
-        if not _ALLELE.match(ref) or start < 0:
-            raise YeastzoiError(f"{path} line {ln}: bad REF {f[3]!r} or POS {f[1]} (1-based, REF over ACGTN)")
-        if start + len(ref) > genome.chroms[chrom]:
-            raise YeastzoiError(f"{path} line {ln}: {chrom_in}:{f[1]} REF runs past the end of {chrom} "
-                                f"({genome.chroms[chrom]:,} bp); the VCF was made on another assembly")
-        fa = genome.fetch(chrom, start, start + len(ref)).upper()
-        if any(a != b and a != "N" and b != "N" for a, b in zip(fa, ref)):
-            if not skip_mismatch:
-                raise YeastzoiError(f"{path} line {ln}: REF {ref} disagrees with the reference at {chrom_in}:{f[1]} "
-                                    f"({fa}); wrong assembly or coordinates, or pass --skip-mismatch to skip such "
-                                    "records (counted)")
+        start, ref = _checked_ref(path, ln, f, chrom, genome, skip_mismatch)
+        if ref is None:
             out.ref_mismatch += 1
             continue
         alts = []
@@ -187,6 +151,61 @@ def _parse_vcf(path: Path, fh, genome: Genome, samples, skip_mismatch: bool) -> 
     if cols is None:
         raise YeastzoiError(f"{path}: no #CHROM header line; not a VCF")
     return out
+
+
+def _check_contig(path, ln: int, line: str, genome: Genome) -> None:
+    """A ``##contig`` length that disagrees with the reference is another assembly."""
+    m, m_len = _CONTIG_ID.match(line), _CONTIG_LEN.match(line)
+    if not (m and m_len):
+        return
+    name, n = m.group(1), int(m_len.group(1))
+    try:
+        c = genome.resolve(name)
+    except YeastzoiError:
+        return  # contigs the reference lacks only matter if a record uses them
+    if genome.chroms[c] != n:
+        raise YeastzoiError(f"{path} line {ln}: contig {name} is {n:,} bp but {c} of the reference "
+                            f"{genome.path} is {genome.chroms[c]:,} bp; the VCF was made on another "
+                            "assembly (give the matching reference)")
+
+
+def _header_samples(path, line: str, samples) -> tuple[list, list]:
+    """(samples kept, their column indices) from the #CHROM line."""
+    head = line.lstrip("#").split("\t")
+    all_samples = head[9:] if len(head) > 9 else []
+    if samples is None:
+        keep = all_samples
+    else:
+        unknown = [s for s in samples if s not in all_samples]
+        if unknown and all_samples:
+            raise YeastzoiError(f"{path}: sample(s) {', '.join(unknown)} not in the VCF (it has "
+                                f"{', '.join(all_samples[:10])}{' ...' if len(all_samples) > 10 else ''});"
+                                " check --sample")
+        keep = [s for s in samples if s in all_samples]
+    return keep, [9 + all_samples.index(s) for s in keep]
+
+
+def _checked_ref(path, ln: int, f: list, chrom: str, genome: Genome, skip_mismatch: bool):
+    """(0-based start, upper-case REF) of a record, REF None when it disagrees with the
+    reference and ``skip_mismatch`` (else a one-line error)."""
+    try:
+        start = int(f[1]) - 1
+    except ValueError:
+        raise YeastzoiError(f"{path} line {ln}: POS {f[1]!r} is not an integer") from None
+    ref = f[3].upper()
+    if not _ALLELE.match(ref) or start < 0:
+        raise YeastzoiError(f"{path} line {ln}: bad REF {f[3]!r} or POS {f[1]} (1-based, REF over ACGTN)")
+    if start + len(ref) > genome.chroms[chrom]:
+        raise YeastzoiError(f"{path} line {ln}: {f[0]}:{f[1]} REF runs past the end of {chrom} "
+                            f"({genome.chroms[chrom]:,} bp); the VCF was made on another assembly")
+    fa = genome.fetch(chrom, start, start + len(ref)).upper()
+    if any(a != b and a != "N" and b != "N" for a, b in zip(fa, ref)):
+        if not skip_mismatch:
+            raise YeastzoiError(f"{path} line {ln}: REF {ref} disagrees with the reference at {f[0]}:{f[1]} "
+                                f"({fa}); wrong assembly or coordinates, or pass --skip-mismatch to skip such "
+                                "records (counted)")
+        return start, None
+    return start, ref
 
 
 @dataclasses.dataclass

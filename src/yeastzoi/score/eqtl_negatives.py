@@ -165,23 +165,10 @@ def _eligible(pos: np.ndarray, used: np.ndarray, tss: np.ndarray, minus: np.ndar
     return cand[keep], genes[keep]
 
 
-def build_negative_sets(positives, population_vcf, gtf, genome=None, n_sets: int = 4, seed: int = 0,
-                        window: int = 100, fallback: int | None = 200, min_af: float = 0.05,
-                        progress: Callable | None = None) -> NegativeSets:
-    """Build ``n_sets`` negative sets for the positives (module docstring: every rule).
-    ``genome``: a :class:`yeastzoi.genome.Genome` to check REF alleles (optional);
-    ``progress(n)``: called after each set with the number of positives processed."""
+def _usable_positives(pos_vs, genes, exons, positives, gtf):
+    """(positives with a gene of the annotation on their own chromosome, their rows, skip counts)."""
     from .genes import find_gene
-    from .variants import read_variants
 
-    if n_sets < 1:
-        raise YeastzoiError(f"--sets {n_sets}: need at least 1 negative set")
-    if window < 0 or (fallback is not None and fallback < 0):
-        raise YeastzoiError("--window and --fallback must be >= 0 bp")
-    if not 0 <= min_af <= 1:
-        raise YeastzoiError(f"--min-af {min_af}: an allele frequency lies in [0, 1]")
-    genes, exons, merged = _annotation(gtf, genome)
-    pos_vs, _ = read_variants(positives, genome)
     skipped = {"no_gene": 0, "gene_not_in_annotation": 0, "gene_on_other_chromosome": 0}
     rows, usable = [], []
     for v in pos_vs:
@@ -201,13 +188,33 @@ def build_negative_sets(positives, population_vcf, gtf, genome=None, n_sets: int
         rows.append({"id": v.id, "chrom": v.chrom, "pos": v.pos, "ref": v.ref, "alt": v.alt,
                      "gene_id": g.gene_id, "gene_strand": g.strand, "tss": g.tss,
                      "tss_distance": tss_distance(v.start, g.tss, g.strand)})
-    if skipped["no_gene"] + skipped["gene_not_in_annotation"] + skipped["gene_on_other_chromosome"]:
+    if sum(skipped.values()):
         log.warning("%s: skipped positives: %d without a gene, %d with a gene not in %s, %d with a gene on "
                     "another chromosome", positives, skipped["no_gene"], skipped["gene_not_in_annotation"], gtf,
                     skipped["gene_on_other_chromosome"])
     if not usable:
         raise YeastzoiError(f"{positives}: no positive names a gene of {gtf} on its own chromosome (INFO GENE or "
                             "a gene column with a gene_id or gene_name)")
+    return usable, rows, skipped
+
+
+def build_negative_sets(positives, population_vcf, gtf, genome=None, n_sets: int = 4, seed: int = 0,
+                        window: int = 100, fallback: int | None = 200, min_af: float = 0.05,
+                        progress: Callable | None = None) -> NegativeSets:
+    """Build ``n_sets`` negative sets for the positives (module docstring: every rule).
+    ``genome``: a :class:`yeastzoi.genome.Genome` to check REF alleles (optional);
+    ``progress(n)``: called after each set with the number of positives processed."""
+    from .variants import read_variants
+
+    if n_sets < 1:
+        raise YeastzoiError(f"--sets {n_sets}: need at least 1 negative set")
+    if window < 0 or (fallback is not None and fallback < 0):
+        raise YeastzoiError("--window and --fallback must be >= 0 bp")
+    if not 0 <= min_af <= 1:
+        raise YeastzoiError(f"--min-af {min_af}: an allele frequency lies in [0, 1]")
+    genes, exons, merged = _annotation(gtf, genome)
+    pos_vs, _ = read_variants(positives, genome)
+    usable, rows, skipped = _usable_positives(pos_vs, genes, exons, positives, gtf)
     pop, report = read_variants(population_vcf, genome, allele_freq=True)
     positive_keys = {variant_key(v.chrom, v.pos, v.ref, v.alt) for v in pos_vs}
     groups, pool = _candidates(pop, merged, positive_keys, min_af)

@@ -260,22 +260,7 @@ def read_variants(path, genome=None, flip: bool = False, allele_freq: bool = Fal
         ref = ref.strip().upper()
         if not _ALLELE.match(ref):
             raise YeastzoiError(f"{where}: REF {ref!r} is not a DNA allele (A, C, G, T, N)")
-        if genome is not None:
-            if chrom not in resolved:
-                try:
-                    resolved[chrom] = genome.resolve(chrom)
-                except YeastzoiError:
-                    names = list(genome.chroms)
-                    shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
-                    raise YeastzoiError(f"{where}: chromosome '{chrom}' is not in the FASTA {genome.path} "
-                                        f"(it has {shown}); rename it (R64 aliases chrI/I/chr1/NC_001133 "
-                                        "are recognised)") from None
-            fa_chrom = resolved[chrom]
-            if pos - 1 + len(ref) > genome.chroms[fa_chrom]:
-                raise YeastzoiError(f"{where}: {chrom}:{pos} REF {ref} runs past the end of {fa_chrom} "
-                                    f"({genome.chroms[fa_chrom]} bp); wrong genome build?")
-        else:
-            fa_chrom = chrom
+        fa_chrom = _fasta_chrom(genome, chrom, pos, ref, where, resolved)
         alts = [a.strip() for a in alt_text.split(",")]
         if len(alts) > 1:
             report.multiallelic += 1
@@ -301,19 +286,56 @@ def read_variants(path, genome=None, flip: bool = False, allele_freq: bool = Fal
                 _check_ref(var, genome, flip, where, report)
                 if var.flipped and var.af is not None:
                     var.af = 1.0 - var.af
-            key = (var.chrom, var.pos, var.ref, var.alt)
-            if key in seen:
-                report.duplicates += 1
-                if duplicates == "drop":
-                    continue
-            seen.add(key)
-            if "N" in var.ref or "N" in var.alt:
-                report.n_alleles += 1
-                if n_alleles == "drop":
-                    continue
-            report.indels += int(var.is_indel)
-            out.append(var)
+            if _keep_suspicious(var, seen, report, duplicates, n_alleles):
+                report.indels += int(var.is_indel)
+                out.append(var)
     report.variants = len(out)
+    _warn_suspicious(path, report, duplicates, n_alleles)
+    if not out:
+        raise YeastzoiError(f"{path}: no variants to score ({report.records} records"
+                            + (f", {report.skipped_symbolic} symbolic/missing alleles skipped" if report.skipped_symbolic else "")
+                            + "); give a VCF with CHROM POS ID REF ALT rows")
+    log.info("%s: %s", path, report.line())
+    return out, report
+
+
+def _fasta_chrom(genome, chrom: str, pos: int, ref: str, where: str, resolved: dict) -> str:
+    """The FASTA's name of ``chrom`` (aliases resolved once, cached in ``resolved``); REF must
+    end on the chromosome. Without a genome, the name as written."""
+    if genome is None:
+        return chrom
+    if chrom not in resolved:
+        try:
+            resolved[chrom] = genome.resolve(chrom)
+        except YeastzoiError:
+            names = list(genome.chroms)
+            shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
+            raise YeastzoiError(f"{where}: chromosome '{chrom}' is not in the FASTA {genome.path} "
+                                f"(it has {shown}); rename it (R64 aliases chrI/I/chr1/NC_001133 "
+                                "are recognised)") from None
+    fa_chrom = resolved[chrom]
+    if pos - 1 + len(ref) > genome.chroms[fa_chrom]:
+        raise YeastzoiError(f"{where}: {chrom}:{pos} REF {ref} runs past the end of {fa_chrom} "
+                            f"({genome.chroms[fa_chrom]} bp); wrong genome build?")
+    return fa_chrom
+
+
+def _keep_suspicious(var: Variant, seen: set, report: ReadReport, duplicates: str, n_alleles: str) -> bool:
+    """Count a duplicate or N-allele variant; False when it is to be dropped."""
+    key = (var.chrom, var.pos, var.ref, var.alt)
+    if key in seen:
+        report.duplicates += 1
+        if duplicates == "drop":
+            return False
+    seen.add(key)
+    if "N" in var.ref or "N" in var.alt:
+        report.n_alleles += 1
+        if n_alleles == "drop":
+            return False
+    return True
+
+
+def _warn_suspicious(path, report: ReadReport, duplicates: str, n_alleles: str) -> None:
     if report.duplicates:
         log.warning("%s: %d duplicate record(s) (same chromosome, position, REF and ALT as an earlier one) %s",
                     path, report.duplicates, "dropped" if duplicates == "drop" else
@@ -321,12 +343,6 @@ def read_variants(path, genome=None, flip: bool = False, allele_freq: bool = Fal
     if report.n_alleles:
         log.warning("%s: %d variant(s) with N in REF or ALT (an unknown base to the model) %s", path,
                     report.n_alleles, "dropped" if n_alleles == "drop" else "kept (--n-alleles drop to drop them)")
-    if not out:
-        raise YeastzoiError(f"{path}: no variants to score ({report.records} records"
-                            + (f", {report.skipped_symbolic} symbolic/missing alleles skipped" if report.skipped_symbolic else "")
-                            + "); give a VCF with CHROM POS ID REF ALT rows")
-    log.info("%s: %s", path, report.line())
-    return out, report
 
 
 def _check_ref(var: Variant, genome, flip: bool, where: str, report: ReadReport) -> None:

@@ -2,8 +2,10 @@
 
 An epoch's bookkeeping is written into ``OUT/checkpoints/.tmp-epoch-N-PID/``:
 
-    ckpt.*            tf.train.Checkpoint: model, optimizer (with its step counter) and the
-                      Keras seed-generator states
+    train_state.h5    :class:`TrainState`, backend-neutral (HDF5): every model variable
+                      (weights, BatchNorm statistics, the Keras seed-generator states) and
+                      every optimizer variable (step counter, moments), so a run started
+                      under TensorFlow resumes under JAX and vice versa
     history.csv       every epoch's row so far
     model_best.h5, model_best.keras, model_meta.json
                       the best model so far (written when the epoch improved, else hard
@@ -21,6 +23,9 @@ removed. A process killed at any point leaves either the previous or the new epo
 committed; a rerun resumes from the committed one and publishes its files again, so the
 top-level history.csv always equals the checkpoint's (no lost or duplicated rows) and
 model_best.* is the best model of the epochs it lists.
+
+Checkpoints written by an older yeastzoi hold a tf.train.Checkpoint (``ckpt.*``) instead of
+``train_state.h5``; they resume under TensorFlow only.
 
 **Fault injection** (tests): ``YEASTZOI_FAULT_AT=STAGE[:EPOCH]`` makes the trainer call
 ``os._exit(137)`` (as if SIGKILLed) at that stage of that 1-based epoch (any epoch when
@@ -40,6 +45,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .. import YeastzoiError
 from ..fileio import write_json_atomic, write_text_atomic
 
@@ -52,6 +59,7 @@ FAULT_STAGES = ("mid_epoch", "after_weights", "after_history", "after_best", "af
                 "before_commit", "after_commit", "after_publish")
 #: the files published from the committed checkpoint to OUT
 PUBLISHED = ("history.csv", "model_best.h5", "model_best.keras", "model_meta.json")
+STATE_FILE = "train_state.h5"
 BEST_FILES = ("model_best.h5", "model_best.keras", "model_meta.json")
 
 
@@ -147,6 +155,88 @@ def committed_checkpoint(write_dir) -> Committed | None:
     return Committed(path, state, run, params, history)
 
 
+# ------------------------------------------------------------------------ train state
+class TrainState:
+    """A run's training state as one backend-neutral HDF5 file (``train_state.h5``).
+
+    Groups ``model`` (``model.variables``: weights, BatchNorm statistics and the seed-generator
+    states of dropout) and ``optimizer`` (``optimizer.variables``: step counter, moments), one
+    dataset per variable in the order Keras lists them (named 00000, 00001, ...; attribute
+    ``path``: the variable's Keras path, for messages). The order is that of the model built
+    from the checkpoint's own spec, the same under every backend; on reading, counts and
+    shapes must match and values are cast to the variable's dtype (seed states are int64
+    under TensorFlow, uint32 under JAX)."""
+
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def _groups(self):
+        return {"model": self.model.variables, "optimizer": self.optimizer.variables}
+
+    def write(self, folder) -> Path:
+        """Write ``folder/train_state.h5``; returns its path."""
+        import h5py
+        import keras
+        path = Path(folder) / STATE_FILE
+        with h5py.File(path, "w") as f:
+            f.attrs["backend"] = keras.backend.backend()
+            for name, variables in self._groups().items():
+                group = f.create_group(name)
+                for i, v in enumerate(variables):
+                    group.create_dataset(f"{i:05d}", data=np.asarray(keras.ops.convert_to_numpy(v)))
+                    group[f"{i:05d}"].attrs["path"] = str(v.path)
+        return path
+
+    def read(self, folder) -> str:
+        """Assign the state in ``folder`` to the model and optimizer; returns the backend that
+        wrote it. A state that does not fit (counts, shapes) is a one-line YeastzoiError and
+        assigns nothing."""
+        folder = Path(folder)
+        path = folder / STATE_FILE
+        if not path.exists():
+            if (folder / "ckpt.index").exists():
+                self._read_tf_checkpoint(folder)
+                return "tensorflow"
+            raise YeastzoiError(f"{folder}: no {STATE_FILE} in the checkpoint; remove {folder.parent} "
+                                "to start over or train into a new --out")
+        import h5py
+        pairs = []
+        with h5py.File(path, "r") as f:
+            written_by = str(f.attrs.get("backend", "?"))
+            for name, variables in self._groups().items():
+                keys = sorted(f[name]) if name in f else []
+                if len(keys) != len(variables):
+                    raise YeastzoiError(f"{path}: {len(keys)} {name} variables, but the {name} built from the "
+                                        f"checkpoint's spec has {len(variables)}; train into a new --out")
+                for key, v in zip(keys, variables):
+                    value = f[name][key][()]
+                    if tuple(value.shape) != tuple(v.shape):
+                        raise YeastzoiError(f"{path}: {name} variable {key} ({f[name][key].attrs.get('path')}) "
+                                            f"has shape {tuple(value.shape)}, but {v.path} is {tuple(v.shape)}; "
+                                            "train into a new --out")
+                    pairs.append((v, np.asarray(value).astype(v.dtype)))
+        for v, value in pairs:
+            v.assign(value)
+        return written_by
+
+    def _read_tf_checkpoint(self, folder: Path) -> None:
+        """A checkpoint of an older yeastzoi: a tf.train.Checkpoint (TensorFlow only)."""
+        import keras
+        if keras.backend.backend() != "tensorflow":
+            raise YeastzoiError(f"{folder}: a checkpoint of an older yeastzoi (tf.train.Checkpoint) resumes under "
+                                "TensorFlow only; unset KERAS_BACKEND to continue this run")
+        import tensorflow as tf
+        model = self.model
+        rng = [v for v in model.variables if not any(v is w for w in model.weights)]
+        ckpt = tf.train.Checkpoint(model=model, optimizer=self.optimizer, rng=rng)
+        try:
+            ckpt.read(str(folder / "ckpt")).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            raise YeastzoiError(f"{folder}: the checkpoint does not fit the model built from its "
+                                f"spec ({first}); train into a new --out") from None
+
+
 # ---------------------------------------------------------------------------- writing
 def _link(src: Path, dst: Path) -> None:
     """Hard-link ``src`` to ``dst`` (a copy where links are not possible)."""
@@ -196,7 +286,7 @@ def commit_epoch(write_dir, epoch: int, ckpt, state: dict, history: list[dict], 
                  params: dict, save_best=None) -> Path:
     """Write epoch ``epoch`` (0-based) as one checkpoint, commit it, publish it, prune the rest.
 
-    ``ckpt``: the tf.train.Checkpoint; ``save_best(folder)``: writes model_best.* into the
+    ``ckpt``: the :class:`TrainState`; ``save_best(folder)``: writes model_best.* into the
     folder when this epoch improved (None: the previous best is carried over)."""
     write_dir = Path(write_dir)
     ck = write_dir / CKPT_DIR
@@ -206,7 +296,7 @@ def commit_epoch(write_dir, epoch: int, ckpt, state: dict, history: list[dict], 
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    ckpt.write(str(tmp / "ckpt"))
+    ckpt.write(tmp)
     fault_point("after_weights", e1)
     (tmp / "history.csv").write_text(history_text(history))
     fault_point("after_history", e1)

@@ -12,10 +12,15 @@ the validation phase), TensorBoard ``logs/``. **Train**: epochs, each committed 
 atomic checkpoint that holds weights, optimizer state, history and best model
 (:mod:`yeastzoi.train.checkpoints`); then the test split with the best model.
 
-**One loop for every strategy** (:mod:`yeastzoi.train.strategies`): the model and optimizer
-are built in ``strategy.scope()``, datasets are batched with the *global* batch
-(``train.batch_size`` × replicas), and a step is ``strategy.run`` of a GradientTape step
-(:mod:`yeastzoi.train.steps`).
+**One loop for every strategy and backend** (:mod:`yeastzoi.train.strategies`): the model
+and optimizer are built in ``strategy.scope()``, datasets are batched with the *global* batch
+(``train.batch_size`` × replicas), and a step is, under TensorFlow, ``strategy.run`` of a
+GradientTape step (:mod:`yeastzoi.train.steps`), under ``KERAS_BACKEND=jax`` a jitted
+stateless step (:mod:`yeastzoi.train.steps_jax`; ``--strategy mirrored`` is Keras'
+DataParallel over the local devices). Both share the losses, the L2 penalty, the clipping,
+the checkpoints (backend-neutral: a run may be resumed under the other backend) and every
+output. Under JAX, TensorFlow is still imported for the tf.data input pipelines (and the
+TensorBoard event files), not for the model.
 
 **Tasks** (``train.task``): ``self-supervised`` (loss ``mlm``; metrics: weighted loss, plain
 masked cross-entropy, masked accuracy, perplexity = exp(CE); validation runs ``repeat_eval``
@@ -79,13 +84,12 @@ def _check_paths(data_dirs, restore, trunk) -> list[Path]:
 
 
 def _check_backend() -> None:
-    """Training (tf.data, tf.distribute, tf.train.Checkpoint) runs on the TensorFlow engine;
-    models build and predict under any Keras backend, but train only under TensorFlow."""
+    """Training runs under the TensorFlow and JAX Keras backends (one step module each)."""
     import keras
-    if keras.backend.backend() != "tensorflow":
-        raise YeastzoiError(f"training runs on the TensorFlow engine, but KERAS_BACKEND is "
-                            f"{keras.backend.backend()!r}; unset KERAS_BACKEND (or set it to tensorflow) "
-                            f"to train, and use the other backend to predict")
+    if keras.backend.backend() not in ("tensorflow", "jax"):
+        raise YeastzoiError(f"training runs under KERAS_BACKEND tensorflow or jax, not "
+                            f"{keras.backend.backend()!r}; unset KERAS_BACKEND (or set it to jax) to "
+                            f"train, and use the other backend to predict")
 
 
 def train(params, data_dirs, out_dir, restore=None, trunk: bool = False, strategy: str = "none",
@@ -97,8 +101,9 @@ def train(params, data_dirs, out_dir, restore=None, trunk: bool = False, strateg
         ``overrides`` are ``PATH=VALUE`` strings applied to it.
     data_dirs: data directories (LM corpora are interleaved; for tracks only the first is used).
     restore / trunk: weights to start from (``trunk=True``: the LM trunk, by layer name).
-    strategy: ``none`` | ``mirrored`` | ``multiworker``; mixed_precision: bf16 on CPU, fp16 +
-        loss scaling on GPU.
+    strategy: ``none`` | ``mirrored`` | ``multiworker`` (TensorFlow; under JAX ``mirrored`` is
+        DataParallel over the local devices and ``multiworker`` is refused); mixed_precision:
+        bf16 on CPU, fp16 + loss scaling on a GPU under TensorFlow, bf16 everywhere under JAX.
     species: the target genome's name among the LM's species (default: the data's
         statistics.json ``species``, else the LM's reference species, index 0).
     progress: ``progress(desc, total) -> bar`` with ``update(n)`` (e.g. ``tqdm``); None: no bars.
@@ -167,6 +172,7 @@ def _train_epoch(run: Run, epoch: int, progress) -> tuple[float, int]:
             bar.update(1)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{loss_sum / n_steps:.4f}")
+    run.steps.sync()                              # JAX: the step's state into the variables
     if bar is not None and hasattr(bar, "close"):
         bar.close()
     if n_steps == 0:
@@ -185,10 +191,11 @@ def _save_best(run: Run, epoch: int):
 
 def _end_epoch(run: Run, epoch: int, train_loss: float, n_steps: int, seconds: float) -> tuple[dict, bool]:
     """Validate, then commit the epoch's checkpoint (one atomic unit); returns (valid, improved)."""
+    import keras
     state = run.state
     valid = run.steps.evaluate(run.data, "valid")
     valid.pop("_tracks", None)
-    step = int(run.optimizer.iterations.numpy())
+    step = int(keras.ops.convert_to_numpy(run.optimizer.iterations))
     lr = learning_rate_at(run.t, max(step - 1, 0))
     row = {"epoch": epoch + 1, "train_loss": train_loss}
     row.update({f"valid_{k}": v for k, v in valid.items()})
@@ -198,7 +205,7 @@ def _end_epoch(run: Run, epoch: int, train_loss: float, n_steps: int, seconds: f
         state.update(best_valid_loss=float(valid["loss"]), best_epoch=epoch, since_best=0)
     else:
         state["since_best"] += 1
-    state.update(epoch=epoch, step=step)
+    state.update(epoch=epoch, step=step, backend=keras.backend.backend())
     run.history.append({k: format_value(v) for k, v in row.items()})
     commit_epoch(run.write_dir, epoch, run.ckpt, state, run.history, run.record, run.params_out,
                  _save_best(run, epoch) if improved else None)

@@ -14,6 +14,12 @@ batch split over replicas gives the same loss as on one device.
 
 Masked LM (see :mod:`yeastzoi.data.pipeline`): :func:`mlm_sums` returns the per-batch sums the
 trainer reduces across replicas; :func:`mlm_loss` is ``Σ w·CE / Σ m`` for one batch.
+
+The training steps of both backends (:mod:`yeastzoi.train.steps` on TensorFlow,
+:mod:`yeastzoi.train.steps_jax` on JAX) take their loss from :func:`loss_terms` (numerator and
+denominator of one batch: the training loss is Σ numerators / Σ denominators over the global
+batch) and the weight penalty from :func:`regularization_penalty`, so the two backends share
+one definition of every loss.
 """
 from __future__ import annotations
 
@@ -82,3 +88,29 @@ def mlm_loss(y, probs, w, m):
     """Shorkie's masked-LM loss of one batch: ``Σ w·CE / Σ m`` (scalar)."""
     wce, _, _, n = mlm_sums(y, probs, w, m)
     return wce / ops.maximum(n, 1.0)
+
+
+def loss_terms(batch, pred, loss_fn=None):
+    """(numerator, denominator) of one batch's training loss, float32 scalars.
+
+    The loss of a global batch is Σ numerator / max(Σ denominator, 1), the sums running over
+    the replicas' shares of the batch. Masked LM (``loss_fn`` None; ``batch`` = (x, y, w, m)):
+    (Σ w·CE, Σ m). Coverage (``batch`` = (x, y), ``loss_fn`` from :func:`coverage_loss`):
+    (Σ per-example loss, number of examples).
+    """
+    if loss_fn is None:
+        wce, _, _, cnt = mlm_sums(batch[1], pred, batch[2], batch[3])
+        return wce, cnt
+    per = loss_fn(batch[1], pred)
+    return ops.sum(per), ops.cast(ops.shape(per)[0], "float32")
+
+
+def regularization_penalty(losses):
+    """The sum of a model's regularisation losses (e.g. ``model.losses``: the layers' L2
+    penalties) as a float32 scalar; 0 for an empty list."""
+    if not losses:
+        return ops.convert_to_tensor(0.0, "float32")
+    total = _f32(losses[0])
+    for extra in losses[1:]:
+        total = total + _f32(extra)
+    return total

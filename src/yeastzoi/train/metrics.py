@@ -10,11 +10,15 @@ in float64 numpy and turns them into statistics at the end::
         acc.update(y, p)                 # numpy arrays (…, T); or acc.add(track_sums(y, p))
     r, r2 = acc.pearsonr(), acc.r2()     # (T,) arrays
 
+:func:`mlm_metrics` turns the masked-LM sums of a split into its metrics.
+
 R² is ``1 − Σ(y − ŷ)² / Σ(y − ȳ)²`` (coefficient of determination, can be negative).
 A track with zero variance in y or ŷ gets NaN; :meth:`PearsonR2.summary` averages with
 ``nanmean``.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from keras import ops
@@ -97,3 +101,13 @@ class PearsonR2:
                 out["pearsonr"] = float(np.nanmean(r)) if np.isfinite(r).any() else float("nan")
                 out["r2"] = float(np.nanmean(r2)) if np.isfinite(r2).any() else float("nan")
         return out
+
+
+def mlm_metrics(sums, reg: float = 0.0) -> dict:
+    """Masked-LM metrics of a split from its summed :func:`yeastzoi.train.losses.mlm_sums`
+    (Σ w·CE, Σ m·CE, Σ m·correct, Σ m): ``loss`` = Σ w·CE / Σ m + ``reg`` (the L2 penalty),
+    ``ce`` (nats), ``accuracy`` and ``perplexity`` = exp(ce)."""
+    wce, ce, corr, n = (float(v) for v in np.asarray(sums, np.float64))
+    n = max(n, 1.0)
+    return {"loss": float(wce / n + reg), "ce": float(ce / n), "accuracy": float(corr / n),
+            "perplexity": math.exp(min(ce / n, 50.0))}

@@ -2,6 +2,7 @@
 
     opt = make_optimizer(params["train"])            # adam / adamw / sgd, warm-up schedule
     learning_rate_at(params["train"], step=100)      # the scheduled rate (for logs)
+    grads = clip_gradients(grads, *clip_thresholds(params["train"]))   # the custom loops' clipping
 
 Schedule: linear warm-up over ``warmup_steps`` to ``learning_rate``, then constant, or
 exponential decay ``lr · decay_rate^((step − warmup) / decay_steps)`` when both decay keys
@@ -92,3 +93,35 @@ def make_optimizer(train_params: dict, loss_scale: bool = False, clip: bool = Tr
     if loss_scale:
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
+
+
+def clip_thresholds(train_params: dict) -> tuple[float | None, float | None]:
+    """(global_clipnorm, clip_norm) of ``params.train`` (``global_clipnorm`` wins; None: off)."""
+    t = train_params
+    global_clip = float(t["global_clipnorm"]) if t.get("global_clipnorm") else None
+    var_clip = float(t["clip_norm"]) if t.get("clip_norm") and not global_clip else None
+    return global_clip, var_clip
+
+
+def clip_gradients(grads, global_clip: float | None = None, var_clip: float | None = None):
+    """Gradients clipped as ``tf.clip_by_global_norm`` / ``tf.clip_by_norm`` define it, in
+    ``keras.ops`` (the TensorFlow and the JAX train steps share it).
+
+    ``global_clip``: every gradient × c / max(‖all gradients‖₂, c); else ``var_clip``: each
+    gradient × c / max(‖gradient‖₂, c); neither: unchanged. ``None`` gradients (variables
+    the loss does not reach, TensorFlow) stay None and do not count in the norm."""
+    from keras import ops
+    if global_clip is not None:
+        sq = [ops.sum(ops.square(ops.cast(g, "float32"))) for g in grads if g is not None]
+        norm = ops.sqrt(ops.sum(ops.stack(sq)))
+        scale = global_clip / ops.maximum(norm, global_clip)
+        return [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
+    if var_clip is not None:
+        out = []
+        for g in grads:
+            if g is not None:
+                norm = ops.sqrt(ops.sum(ops.square(ops.cast(g, "float32"))))
+                g = g * ops.cast(var_clip / ops.maximum(norm, var_clip), g.dtype)
+            out.append(g)
+        return out
+    return list(grads)

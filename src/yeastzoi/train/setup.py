@@ -6,7 +6,12 @@ A fresh run builds the model from the command's spec (head units set to the data
 input channels and species list from ``--restore`` when it has them). A rerun in a folder
 with a committed checkpoint builds it from the checkpoint's own effective spec and contract
 (:mod:`yeastzoi.train.contract`) and reads the checkpoint into it; ``--restore`` is not
-applied again. TensorFlow-specific (strategies, tf.train.Checkpoint).
+applied again.
+
+The Keras backend picks the step module: :class:`yeastzoi.train.steps.Steps` (tf.distribute
++ GradientTape) under TensorFlow, :class:`yeastzoi.train.steps_jax.JaxSteps` (jitted stateless
+step) under ``KERAS_BACKEND=jax``; everything else here (spec, inputs, checkpoints, outputs)
+is the same for both.
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ class Run:
     data: TrainData
     seqnn: object
     optimizer: object
-    ckpt: object
+    ckpt: object                        # TrainState: model + optimizer variables (train_state.h5)
     steps: object
     params_out: dict                    # the effective spec (OUT/params.json)
     record: dict                        # the contract (run.json)
@@ -149,10 +154,10 @@ def _model_meta(cmd: Command, data: TrainData, task: str) -> dict:
 
 
 def _build(cmd, plan, data, strategy, policy, task):
-    """(seqnn, optimizer, tf.train.Checkpoint) built in the strategy's scope."""
+    """(seqnn, optimizer, TrainState) built in the strategy's scope."""
     import keras
-    import tensorflow as tf
     from ..model.seqnn import SeqNN
+    from .checkpoints import TrainState
     from .logs import dtype_policy
     from .optimizer import make_optimizer
     keras.utils.set_random_seed(plan.seed)
@@ -164,23 +169,40 @@ def _build(cmd, plan, data, strategy, policy, task):
     log.info("model: %s parameters (%s trainable), input (%d, %d), output (%d, %d)",
              f"{seqnn.num_params:,}", f"{seqnn.num_trainable:,}", seqnn.seq_length, data.num_features,
              seqnn.meta["target_length"], seqnn.meta["num_targets"])
-    model = seqnn.model
-    rng_vars = [v for v in model.variables if not any(v is w for w in model.weights)]
-    return seqnn, optimizer, tf.train.Checkpoint(model=model, optimizer=optimizer, rng=rng_vars)
+    return seqnn, optimizer, TrainState(seqnn.model, optimizer)
 
 
 def _read_checkpoint(ckpt, committed: Committed, optimizer) -> None:
-    import tensorflow as tf
-    try:
-        ckpt.read(str(committed.path / "ckpt")).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
-        raise YeastzoiError(f"{committed.path}: the checkpoint does not fit the model built from its "
-                            f"spec ({first}); train into a new --out") from None
+    import keras
+    written_by = ckpt.read(committed.path)
     state = committed.state
-    log.info("resuming from %s: epoch %d done, optimizer step %d, best valid loss %s (epoch %s)",
-             committed.path, state["epoch"] + 1, int(optimizer.iterations.numpy()),
-             format_value(state["best_valid_loss"]), None if state["best_epoch"] is None else state["best_epoch"] + 1)
+    backend = keras.backend.backend()
+    log.info("resuming from %s: epoch %d done, optimizer step %d, best valid loss %s (epoch %s)%s",
+             committed.path, state["epoch"] + 1, int(keras.ops.convert_to_numpy(optimizer.iterations)),
+             format_value(state["best_valid_loss"]), None if state["best_epoch"] is None else state["best_epoch"] + 1,
+             "" if written_by in (backend, "?") else f"; written under {written_by}, continued under {backend}")
+
+
+def _precision_policy(mixed_precision: bool) -> str | None:
+    """The dtype policy of ``--mixed-precision``: TensorFlow mixed_float16 (+ loss scaling) on a
+    GPU, else mixed_bfloat16; JAX mixed_bfloat16 on every device."""
+    if not mixed_precision:
+        return None
+    import keras
+    if keras.backend.backend() == "jax":
+        return "mixed_bfloat16"
+    import tensorflow as tf
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+def steps_class():
+    """The step module's class for the Keras backend: ``Steps`` (TensorFlow) or ``JaxSteps``."""
+    import keras
+    if keras.backend.backend() == "jax":
+        from .steps_jax import JaxSteps
+        return JaxSteps
+    from .steps import Steps
+    return Steps
 
 
 def _check_task(t: dict, restore) -> bool:
@@ -196,8 +218,7 @@ def _check_task(t: dict, restore) -> bool:
 
 def prepare_run(cmd: Command, out_dir: Path, strategy_name: str = "none") -> Run:
     """Validate and build the run (see the module docstring); writes nothing."""
-    import tensorflow as tf
-    from .steps import Steps
+    import keras
     t = cmd.params["train"]
     strategy = make_strategy(strategy_name)
     n_rep = int(strategy.num_replicas_in_sync)
@@ -209,11 +230,11 @@ def prepare_run(cmd: Command, out_dir: Path, strategy_name: str = "none") -> Run
     is_lm = _check_task(t, cmd.restore if committed is None else committed.path)
     plan = _resume_plan(cmd, committed, write_dir) if committed else _fresh_plan(cmd, is_lm)
     global_batch = int(t["batch_size"]) * n_rep
-    log.info("strategy %s: %d replica(s), global batch %d (%d per replica)%s", strategy_name, n_rep,
-             global_batch, t["batch_size"], "" if is_chief else f", worker {task_id} (not chief)")
-    policy = None
-    if cmd.mixed_precision:
-        policy = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    log.info("backend %s, strategy %s: %d replica(s), global batch %d (%d per replica)%s",
+             keras.backend.backend(), strategy_name, n_rep, global_batch, t["batch_size"],
+             "" if is_chief else f", worker {task_id} (not chief)")
+    policy = _precision_policy(cmd.mixed_precision)
+    if policy:
         log.info("mixed precision: %s%s", policy, " with loss scaling" if policy == "mixed_float16" else "")
     data = _inputs(cmd, plan, is_lm, global_batch)
     seqnn, optimizer, ckpt = _build(cmd, plan, data, strategy, policy, t["task"])
@@ -232,7 +253,7 @@ def prepare_run(cmd: Command, out_dir: Path, strategy_name: str = "none") -> Run
                    "species_index": data.species_index, "target_species": data.target_species}
     # a resumed run keeps the contract of the run it continues (what the rerun left out included)
     record = dict(committed.run) if committed is not None and committed.run else cmd.record()
-    steps = Steps(seqnn.model, optimizer, strategy, t, is_lm, int(seqnn.meta["num_targets"]),
+    steps = steps_class()(seqnn.model, optimizer, strategy, t, is_lm, int(seqnn.meta["num_targets"]),
                   loss_scaled=policy == "mixed_float16")
     return Run(cmd, out_dir, write_dir, is_chief, t, global_batch, data, seqnn, optimizer, ckpt, steps,
                params_out, record, state, list(committed.history) if committed else [], committed,

@@ -14,8 +14,6 @@ means) plus the L2 penalty, like Keras' ``val_loss``. TensorFlow-specific.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .inputs import shard_policy
@@ -28,46 +26,34 @@ class Steps:
                  loss_scaled: bool = False):
         import tensorflow as tf
         from .losses import coverage_loss
+        from .optimizer import clip_thresholds
         t = train_params
         self.model, self.optimizer, self.strategy = model, optimizer, strategy
         self.is_lm, self.num_targets, self.loss_scaled = is_lm, int(num_targets), loss_scaled
         self.n_rep = int(strategy.num_replicas_in_sync)
         self.loss_fn = None if is_lm else coverage_loss(t["loss"], t.get("total_weight", 1.0))
-        self.global_clip = float(t["global_clipnorm"]) if t.get("global_clipnorm") else None
-        self.var_clip = float(t["clip_norm"]) if t.get("clip_norm") and not self.global_clip else None
+        self.global_clip, self.var_clip = clip_thresholds(t)
         self._train_step = tf.function(self._train_replicas)
         self._eval_step = tf.function(self._eval_replicas)
 
     # ------------------------------------------------------------------ per replica
     def _reg(self):
-        from keras import ops
-        losses = self.model.losses
-        if not losses:
-            return ops.convert_to_tensor(0.0, "float32")
-        total = ops.cast(losses[0], "float32")
-        for extra in losses[1:]:
-            total = total + ops.cast(extra, "float32")
-        return total
+        from .losses import regularization_penalty
+        return regularization_penalty(self.model.losses)
 
     def _data_loss(self, ctx, batch, pred):
         import tensorflow as tf
         from keras import ops
-        from .losses import mlm_sums
-        SUM = tf.distribute.ReduceOp.SUM
-        if self.is_lm:
-            wce, _, _, cnt = mlm_sums(batch[1], pred, batch[2], batch[3])
-            return wce / ops.maximum(ctx.all_reduce(SUM, cnt), 1.0)
-        per = self.loss_fn(batch[1], pred)
-        nb = ctx.all_reduce(SUM, ops.cast(ops.shape(per)[0], "float32"))
-        return ops.sum(per) / ops.maximum(nb, 1.0)
+        from .losses import loss_terms
+        num, den = loss_terms(batch, pred, self.loss_fn)
+        return num / ops.maximum(ctx.all_reduce(tf.distribute.ReduceOp.SUM, den), 1.0)
 
     def _clip(self, grads):
-        import tensorflow as tf
+        from .optimizer import clip_gradients
         # on loss-scaled gradients the threshold scales too (LossScaleOptimizer unscales later)
         factor = self.optimizer.dynamic_scale if self.loss_scaled else 1.0
-        if self.global_clip:
-            return tf.clip_by_global_norm(grads, self.global_clip * factor)[0]
-        return [tf.clip_by_norm(g, self.var_clip * factor) for g in grads]
+        return clip_gradients(grads, None if self.global_clip is None else self.global_clip * factor,
+                              None if self.var_clip is None else self.var_clip * factor)
 
     def _train_fn(self, *batch):
         import tensorflow as tf
@@ -91,14 +77,13 @@ class Steps:
 
     def _eval_fn(self, *batch):
         from keras import ops
-        from .losses import mlm_sums
+        from .losses import loss_terms, mlm_sums
         from .metrics import track_sums
         x, y = batch[0], batch[1]
         pred = ops.cast(self.model(x, training=False), "float32")
         if self.is_lm:
             return ops.stack(mlm_sums(y, pred, batch[2], batch[3]))
-        per = self.loss_fn(y, pred)
-        return (ops.stack([ops.sum(per), ops.cast(ops.shape(per)[0], "float32")]), track_sums(y, pred))
+        return ops.stack(loss_terms(batch, pred, self.loss_fn)), track_sums(y, pred)
 
     # ------------------------------------------------------------------ distributed
     def _train_replicas(self, batch):
@@ -120,20 +105,21 @@ class Steps:
         """One optimizer update; returns the global training loss of the batch."""
         return float(self._train_step(batch))
 
+    def sync(self) -> None:
+        """Nothing to do: the TensorFlow step updates the Keras variables in place (the JAX
+        step keeps its state apart until :meth:`yeastzoi.train.steps_jax.JaxSteps.sync`)."""
+
     def evaluate(self, data, split: str) -> dict:
         """Loss and metrics over ``split`` (coverage: also ``_tracks``, the per-track sums)."""
         from keras import ops
-        from .metrics import PearsonR2
+        from .metrics import PearsonR2, mlm_metrics
         reg = float(ops.convert_to_numpy(self._reg()))
         if self.is_lm:
             tot = np.zeros(4, np.float64)
             for ds in data.make_evals(split):
                 for batch in self.distribute(ds):
                     tot += np.asarray(self._eval_step(batch), np.float64)
-            wce, ce, corr, n = tot
-            n = max(n, 1.0)
-            return {"loss": float(wce / n + reg), "ce": float(ce / n), "accuracy": float(corr / n),
-                    "perplexity": math.exp(min(ce / n, 50.0))}
+            return mlm_metrics(tot, reg)
         acc = PearsonR2(self.num_targets)
         tot = np.zeros(2, np.float64)
         for ds in data.make_evals(split):
