@@ -263,7 +263,7 @@ def test_model_path_and_check_inputs(data_dir, tmp_path, monkeypatch):
     assert args.params == str(yeastzoi.ZOO_DIR / "tiny.json")
     assert args.models == [str(own), str(data_dir / "r64_lm" / "model_best.h5")]
     args.fasta = "none.fa"
-    with pytest.raises(YeastzoiError, match=r"^none.fa: no such file; check the path$"):
+    with pytest.raises(YeastzoiError, match=r"^none.fa: no such FASTA file; check the path$"):
         cli.check_inputs(args, "fasta")
 
 

@@ -201,6 +201,10 @@ def input_path(text: str | None, what: str = "file") -> str | None:
     return text
 
 
+#: what an input argument is, for its "no such ..." message
+INPUT_KINDS = {"bam": "BAM file", "fasta": "FASTA file", "gtf": "annotation file (GTF/GFF3)", "vcf": "VCF file", "background": "VCF file",
+               "variants": "variants file", "bed": "BED", "targets": "targets sheet", "chrom_sizes": "chrom.sizes",
+               "strain": "strain folder", "genome_dir": "genome folder"}
 #: Argument names :func:`check_inputs` resolves as specs / models rather than plain paths.
 PARAMS_ARGS = ("params",)
 MODEL_ARGS = ("model", "models", "restore", "compare")
@@ -216,7 +220,11 @@ def check_inputs(args, *names: str) -> None:
         value = getattr(args, name, None)
         if value is None:
             continue
-        check = params_path if name in PARAMS_ARGS else model_path if name in MODEL_ARGS else input_path
+        if name in PARAMS_ARGS or name in MODEL_ARGS:
+            check = params_path if name in PARAMS_ARGS else model_path
+        else:
+            what = INPUT_KINDS.get(name, "file")
+            check = lambda v, what=what: input_path(v, what)  # noqa: E731
         setattr(args, name, [check(v) for v in value] if isinstance(value, list) else check(value))
 
 
