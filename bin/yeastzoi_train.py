@@ -4,6 +4,8 @@
   yeastzoi_train.py json_params/tiny_lm.json lm_data -o out/lm
   yeastzoi_train.py json_params/tiny.json track_data -o out/ft --restore out/lm/model_best.h5 --trunk
   yeastzoi_train.py json_params/tiny.json track_data -o out/scratch --set train.task=supervised
+  yeastzoi_train.py json_params/tiny.json track_data --library lib_data -o out/mixed
+  yeastzoi_train.py json_params/tiny.json lib_data -o out/lib      # library rows only
 
 The task comes from the spec's train.task (self-supervised / supervised / fine-tune).
 Several DATA_DIRs: LM corpora are interleaved (they must share the species list); for
@@ -13,6 +15,14 @@ A rerun may leave out --restore/--trunk/--species (the checkpoint's own are used
 states another spec, data dir, --restore, --species or seed is refused in one line, and so
 is an OUT that holds another model. Nothing is written to OUT until the spec, the data
 (every record file is read once), the model's shapes and OUT itself have been checked.
+
+Promoter libraries (yeastzoi_library_data.py): --library LIB_DATA mixes one batch of library
+rows into every coverage step (loss = coverage loss + train.library_weight x library loss, the
+library loss being mean over conditions of 1 - Pearson r between the model's gene-level
+read-out log2(1 + sum of the reporter's bins of the condition's track) and the measured
+activity over the batch; train.library_batch_size rows per step). A DATA_DIR that is a
+library dataset trains on library rows only. history.csv adds valid_library_loss and
+valid_library_pearsonr.
 
 OUT gets model_best.h5 (baskerville layout), model_best.keras, model_meta.json,
 history.csv, params.json (effective spec), train.log, logs/ (TensorBoard),
@@ -41,6 +51,8 @@ def main(argv=None):
     ap.add_argument("params", help="params.json (train + model spec)")
     ap.add_argument("data_dirs", nargs="+", help="data directories (statistics.json + tfrecords/)")
     ap.add_argument("-o", "--out", required=True, help="output directory (resumed when it has a checkpoint)")
+    ap.add_argument("--library", default=None, metavar="LIB_DATA",
+                    help="promoter-library data dir (yeastzoi_library_data.py) mixed into every coverage step")
     ap.add_argument("--restore", default=None, help="model file (.h5/.keras) to start from")
     ap.add_argument("--trunk", action="store_true", help="restore only the trunk (fine-tune from an LM)")
     ap.add_argument("--strategy", default="none", choices=("none", "mirrored", "multiworker"),
@@ -54,7 +66,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, range=None, default=None, help="random seed [train.seed, else 0]")
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
     args = ap.parse_args(argv)
-    cli.check_inputs(args, "params", "data_dirs", "restore")  # before TensorFlow loads
+    cli.check_inputs(args, "params", "data_dirs", "restore", "library")  # before TensorFlow loads
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("absl").setLevel(logging.WARNING)
@@ -66,7 +78,7 @@ def main(argv=None):
     summary = train(args.params, args.data_dirs, args.out, restore=args.restore, trunk=args.trunk,
                     strategy=args.strategy, mixed_precision=args.mixed_precision,
                     species=args.species, seed=args.seed, progress=progress,
-                    overrides=args.overrides)
+                    overrides=args.overrides, library=args.library)
     best = summary["best_valid_loss"]
     msg = f"{summary['out_dir']}: {summary['epochs']} epochs, best valid loss " + \
           (f"{best:.4f} (epoch {summary['best_epoch']})" if best is not None else "n/a")

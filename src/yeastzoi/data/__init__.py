@@ -6,6 +6,19 @@ TensorFlow; ``from yeastzoi.data import X`` works for every name in ``__all__``.
 from .. import lazy_exports
 
 _EXPORTS = {
+    'Geometry': 'geometry',
+    'Window': 'geometry',
+    'variant_window_start': 'geometry',
+    'centred_window_start': 'geometry',
+    'gene_window_start': 'geometry',
+    'tile_region': 'geometry',
+    'centred_window': 'geometry',
+    'LIBRARY_FEATURES': 'library',
+    'read_library_table': 'library',
+    'library_conditions': 'library',
+    'library_record': 'library',
+    'build_library_dataset': 'library',
+    'library_dataset': 'pipeline',
     'WINDOW_COLUMNS': 'windows',
     'Contig': 'windows',
     'read_bed_intervals': 'windows',

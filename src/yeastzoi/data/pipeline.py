@@ -1,6 +1,6 @@
 """tf.data pipelines over yeastzoi/baskerville record directories, and MLM masking.
 
-Two readers:
+Three readers:
 
 * :func:`track_dataset` yields ``(x, y)``: x float32 (B, seq_length, num_features) — one-hot
   DNA (N = all-zero row), and when ``num_features > 4`` a zero mask channel followed by a
@@ -19,6 +19,9 @@ Two readers:
     non_repeat_loss_scale)``;
   - m float32 (B, L): 1 at masked positions, else 0. The masked-LM loss is
     ``Σ w·CE / Σ m`` (divided by the NUMBER of masked positions, as Shorkie does).
+
+* :func:`library_dataset` yields ``(x, gene_mask, tracks, activity)`` from a promoter-library
+  data dir (:mod:`yeastzoi.data.library`).
 
 Every record file is verified once per process before its first use
 (:func:`yeastzoi.data.tfrecords.verify_records`): a truncated or damaged file is a one-line
@@ -251,4 +254,45 @@ def lm_dataset(data_dir, split: str = "train", batch_size: int = 4, mask_rate: f
     if repeat:
         ds = ds.repeat()
     ds = ds.enumerate().map(_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def library_dataset(data_dir, split: str = "train", batch_size: int = 16, shuffle: bool = True,
+                    shuffle_buffer: int = 1024, seed: int | None = None, repeat: bool = False, files=None,
+                    num_features: int = 4, species_index: int | None = None, drop_remainder: bool = False):
+    """tf.data of ``(x, gene_mask, tracks, activity)`` batches from a promoter-library data dir
+    (:mod:`yeastzoi.data.library`): x float32 (B, seq_length, num_features) as in
+    :func:`track_dataset`; gene_mask float32 (B, target_length) 1 on the reporter's bins;
+    tracks int32 (B, C) the model track per condition; activity float32 (B, C)."""
+    import tensorflow as tf
+    stats = read_statistics(data_dir)
+    if stats.get("dataset") != "library":
+        raise YeastzoiError(f"{data_dir}: not a library dataset (statistics.json has no \"dataset\": "
+                            "\"library\"); build one with yeastzoi_library_data.py")
+    seq_length, tlen = int(stats["seq_length"]), int(stats["target_length"])
+    n_cond = len(stats["conditions"])
+    files = _resolve_files(data_dir, split, files)
+    n_species = num_features - 5
+    spec = {"sequence": tf.io.FixedLenFeature([], tf.string), "gene_mask": tf.io.FixedLenFeature([], tf.string),
+            "tracks": tf.io.FixedLenFeature([n_cond], tf.int64), "activity": tf.io.FixedLenFeature([], tf.string)}
+
+    def _map(rec):
+        ex = tf.io.parse_single_example(rec, spec)
+        codes = tf.reshape(tf.io.decode_raw(ex["sequence"], tf.uint8), [seq_length])
+        x = tf.one_hot(tf.cast(codes, tf.int32), 4, dtype=tf.float32)
+        if num_features > 4:
+            extra = [tf.zeros([seq_length, 1], tf.float32)]
+            if n_species > 0:
+                extra.append(tf.tile(tf.one_hot(species_index, n_species, dtype=tf.float32)[None, :], [seq_length, 1]))
+            x = tf.concat([x] + extra, axis=-1)
+        mask = tf.cast(tf.reshape(tf.io.decode_raw(ex["gene_mask"], tf.uint8), [tlen]), tf.float32)
+        act = tf.reshape(tf.io.decode_raw(ex["activity"], tf.float32), [n_cond])
+        return x, mask, tf.cast(ex["tracks"], tf.int32), act
+
+    ds = _records(files, shuffle, seed)
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle or seed is not None)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -44,6 +44,7 @@ TRAIN_TYPES = {
     "repeat_loss_scale": "float", "non_repeat_loss_scale": "float", "use_bert": "bool",
     "repeat_eval": "int", "decay_steps": "int | None", "decay_rate": "float | None",
     "seed": "int | None", "eval_steps_max": "int | None", "markov_order": "int",
+    "library_weight": "float", "library_batch_size": "int | None",
 }
 #: baskerville / baskerville-yeast train keys that yeastzoi accepts (so their specs load
 #: unchanged) but does not use: data-reader flags, multi-GPU count, cyclical schedules,
@@ -57,7 +58,7 @@ BASKERVILLE_TRAIN_KEYS = (
 TRAIN_MINIMUM = {
     "batch_size": 1, "shuffle_buffer": 1, "train_epochs_max": 1, "train_epochs_min": 0,
     "steps_per_epoch_max": 1, "eval_steps_max": 1, "repeat_eval": 1, "patience": 0,
-    "warmup_steps": 0, "decay_steps": 1, "markov_order": 0,
+    "warmup_steps": 0, "decay_steps": 1, "markov_order": 0, "library_weight": 0, "library_batch_size": 3,
 }
 #: train keys that must be strictly positive
 TRAIN_POSITIVE = ("learning_rate",)

@@ -13,7 +13,9 @@ evaluation and variant scoring), stranded tracks of the other strand NaN; withou
 (insertions, deletions) keep the gene's side of the window fixed (stitching toward the
 gene), so the gene's bins stay aligned with the unedited prediction.
 
-Constructs (:func:`insertion_variant`, the one construct builder): a sequence given 5′→3′ in
+Constructs (:func:`insertion_variant` places them; their windows are built by the one
+construct builder, :func:`yeastzoi.genome.constructs.construct_codes`, which promoter-library
+records use too): a sequence given 5′→3′ in
 the gene's orientation is placed upstream of the gene's TSS (reverse-complemented for a
 ``-`` gene), either inserted (``replace=False``, the native sequence is pushed away from the
 gene) or overwriting native bases (``replace=True``). ``anchor="end"``: ``distance`` bp lie
@@ -36,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .. import YeastzoiError
+from ..genome.constructs import gene_side
 from ..genome.dna import revcomp_seq
 from ..model.geometry import gene_window_start, variant_window_start
 from .engine import Job, gene_readout, prepare_scoring, run_jobs, run_settings, target_labels, track_strands
@@ -147,11 +150,12 @@ def insertion_variant(genome, g: GeneInfo, name: str, seq: str, distance: int, r
                             f"the TSS would overlap the TSS; use a distance >= {0 if anchor == 'end' else n // 2} bp")
     ins = seq if g.strand == "+" else revcomp_seq(seq)
     size = genome.chroms[g.chrom]
+    stitch = gene_side(g.strand)               # keep the gene's side of the window fixed
     if g.strand == "+":
-        cut, stitch = g.tss - gap, "right"     # insert before base `cut`; keep the gene side fixed
+        cut = g.tss - gap                      # insert before base `cut`
         lo, hi = (cut - n, cut) if replace else (cut - 1, cut)
     else:
-        cut, stitch = g.tss + 1 + gap, "left"
+        cut = g.tss + 1 + gap
         lo, hi = (cut, cut + n) if replace else (cut, cut + 1)
     if lo < 0 or hi > size:
         side = "start" if lo < 0 else "end"

@@ -9,12 +9,14 @@ window is re-filled from the genome so that it stays ``seq_length`` long:
 * ``right``: the window end is kept; the left flank is extended/cut at the left end, so
   the right flank and bins right of the variant stay aligned.
 
-Bases off a chromosome end are N. Window placement: :mod:`yeastzoi.model.geometry`.
+Bases off a chromosome end are N. The window is built by the one construct builder,
+:func:`yeastzoi.genome.constructs.construct_codes` (``stitch`` is its ``keep`` side). Window placement: :mod:`yeastzoi.model.geometry`.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..genome.constructs import construct_codes
 from ..genome.dna import seq_to_codes
 
 
@@ -25,21 +27,8 @@ def ref_codes(genome, chrom: str, start: int, seq_length: int) -> np.ndarray:
 
 def alt_codes(genome, variant, start: int, seq_length: int, stitch: str = "left") -> np.ndarray:
     """Codes (seq_length,) of the window starting at ``start`` with ALT replacing REF
-    (stitching as in the module docstring)."""
-    chrom, v0 = variant.chrom, variant.start
-    alt = seq_to_codes(variant.alt)
-    after = v0 + len(variant.ref)
-    end = start + seq_length
-    if stitch == "left":
-        left = genome.fetch_codes(chrom, start, v0)[max(0, start - v0):] if v0 > start else np.zeros(0, np.uint8)
-        if v0 < start:  # variant starts left of the window (cluster windows never do)
-            alt = alt[start - v0:]
-        need = seq_length - len(left) - len(alt)
-        right = genome.fetch_codes(chrom, after, after + max(need, 0))
-        seq = np.concatenate([left, alt, right])[:seq_length]
-    else:
-        right = genome.fetch_codes(chrom, after, end) if after < end else np.zeros(0, np.uint8)
-        need = seq_length - len(right) - len(alt)
-        left = genome.fetch_codes(chrom, v0 - max(need, 0), v0)
-        seq = np.concatenate([left, alt, right])[-seq_length:]
-    return seq
+    (stitching as in the module docstring; the one construct builder
+    :func:`yeastzoi.genome.constructs.construct_codes`)."""
+    v0 = variant.start
+    return construct_codes(genome, variant.chrom, v0, v0 + len(variant.ref), seq_to_codes(variant.alt),
+                           start, seq_length, keep=stitch)

@@ -1,7 +1,7 @@
 """What a training command asks for, and whether it may write into an output folder.
 
 A run's *contract* is stored in each checkpoint (``run.json``): the command's validated spec
-(``params``), the data dirs, ``--restore``/``--trunk``, ``--species``, the fold files,
+(``params``), the data dirs, ``--library``, ``--restore``/``--trunk``, ``--species``, the fold files,
 ``--mixed-precision`` and the seed, plus what the trainer derived from them (input channels,
 species list and the target species). Before anything is written:
 
@@ -49,13 +49,17 @@ class Command:
     mixed_precision: bool = False
     seed: int | None = None             # the explicit seed (argument, else train.seed), or None
     derived: dict = field(default_factory=dict)
+    library: object = None              # a promoter-library data dir mixed into coverage training
 
     def record(self) -> dict:
         """The contract stored in run.json (``derived``: num_features, species, seed, ...)."""
         splits = None if self.splits is None else {k: [_resolved(f) for f in v] for k, v in self.splits.items()}
-        return {"params": self.params, "data_dirs": [_resolved(d) for d in self.data_dirs],
-                "restore": _resolved(self.restore), "trunk": bool(self.trunk), "species": self.species,
-                "splits": splits, "mixed_precision": bool(self.mixed_precision), **self.derived}
+        out = {"params": self.params, "data_dirs": [_resolved(d) for d in self.data_dirs],
+               "restore": _resolved(self.restore), "trunk": bool(self.trunk), "species": self.species,
+               "splits": splits, "mixed_precision": bool(self.mixed_precision), **self.derived}
+        if self.library is not None:
+            out["library"] = _resolved(self.library)
+        return out
 
 
 def first_difference(here, there, path: str = "") -> str | None:
@@ -101,6 +105,8 @@ def _option_difference(cmd: Command, run: dict) -> str | None:
     mine = cmd.record()
     if mine["data_dirs"] != run.get("data_dirs"):
         return f"data {', '.join(mine['data_dirs'])} here but {', '.join(run.get('data_dirs') or [])} there"
+    if mine.get("library") != run.get("library"):
+        return f"--library {mine.get('library') or 'none'} here but {run.get('library') or 'none'} there"
     if mine["splits"] != run.get("splits"):
         return "the fold files differ"
     if cmd.restore is not None and (mine["restore"], mine["trunk"]) != (run.get("restore"), run.get("trunk")):

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainData:
     """Dataset factories and facts for one training run."""
-    kind: str                       # "lm" | "tracks"
+    kind: str                       # "lm" | "tracks" | "library" (library rows only)
     stats: dict
     make_train: Callable            # epoch → tf.data
     make_evals: Callable            # split → list of tf.data (LM: one per repeat)
@@ -36,6 +36,8 @@ class TrainData:
     species_index: int | None = None
     target_species: str | None = None
     n_train: int | None = None
+    library: object = None          # yeastzoi.train.library.LibraryData: library rows mixed in (or only)
+    train_batch: int | None = None  # rows per training step when not the global batch (library only)
 
 
 def shard_policy(ds):

@@ -28,6 +28,12 @@ passes with masks seeded by the pass number, so every epoch sees the same masks)
 ``supervised`` / ``fine-tune`` (losses ``poisson``, ``poisson_mn``, ``mse``; Pearson R and R²
 per track accumulated over every bin of the split, reported as the mean over tracks).
 
+**Promoter libraries** (:mod:`yeastzoi.train.library`): library rows (construct, reporter
+bins, track per condition, measured activity) trained through the model's own gene-level
+read-out with a Pearson loss, alone (the data dir is a library dataset) or mixed into every
+coverage step (``library=``); history.csv then has ``valid_library_loss`` and
+``valid_library_pearsonr``.
+
 **Outputs** in OUT: ``model_best.h5`` (baskerville layout), ``model_best.keras`` and
 ``model_meta.json`` (its ``best_epoch`` is the 1-based epoch of the weights);
 ``history.csv`` (one row per epoch); ``params.json`` (effective spec); ``train.log``;
@@ -94,7 +100,8 @@ def _check_backend() -> None:
 
 def train(params, data_dirs, out_dir, restore=None, trunk: bool = False, strategy: str = "none",
           mixed_precision: bool = False, species: str | None = None, seed: int | None = None,
-          progress=None, overrides: list[str] | None = None, splits: dict | None = None) -> dict:
+          progress=None, overrides: list[str] | None = None, splits: dict | None = None,
+          library=None) -> dict:
     """Train a model from a spec on one or more data dirs; resume if OUT has a checkpoint.
 
     params: a params.json path or a loaded spec dict (see :func:`yeastzoi.model.params.load_params`);
@@ -109,17 +116,22 @@ def train(params, data_dirs, out_dir, restore=None, trunk: bool = False, strateg
     progress: ``progress(desc, total) -> bar`` with ``update(n)`` (e.g. ``tqdm``); None: no bars.
     splits: ``{"train": files, "valid": files, "test": files}`` instead of the split names
         (cross-validation folds).
+    library: a promoter-library data dir whose rows are mixed into every coverage step
+        (:mod:`yeastzoi.train.library`; ``train.library_weight``). A first data dir that *is*
+        a library dataset trains on library rows only.
     Returns a summary dict (epochs, best epoch and valid loss, test metrics, paths).
     Every problem found before training is a one-line YeastzoiError and leaves OUT untouched.
     """
     _check_backend()
     params = _load_spec(params, overrides)
     data_dirs = _check_paths(data_dirs, restore, trunk)
+    if library is not None:
+        _check_paths([library], None, False)
     fault_setting()                       # a malformed YEASTZOI_FAULT_AT is an error up front
     t = params["train"]
     explicit_seed = seed if seed is not None else t.get("seed")
     cmd = Command(params, data_dirs, restore, trunk, species, splits, bool(mixed_precision),
-                  None if explicit_seed is None else int(explicit_seed))
+                  None if explicit_seed is None else int(explicit_seed), library=library)
     out_dir = Path(out_dir)
     with RunLog() as run_log:
         run = prepare_run(cmd, out_dir, strategy)
@@ -156,7 +168,7 @@ def _train_epoch(run: Run, epoch: int, progress) -> tuple[float, int]:
     """Train one epoch; returns (mean training loss, steps)."""
     steps_total = run.t.get("steps_per_epoch_max")
     if steps_total is None and run.data.n_train:
-        steps_total = int(run.data.n_train) // run.global_batch
+        steps_total = int(run.data.n_train) // (run.data.train_batch or run.global_batch)
     bar = progress(f"epoch {epoch + 1}/{run.t['train_epochs_max']}", steps_total) if progress else None
     loss_sum, n_steps = 0.0, 0
     for batch in run.steps.distribute(run.data.make_train(epoch)):
@@ -176,8 +188,9 @@ def _train_epoch(run: Run, epoch: int, progress) -> tuple[float, int]:
     if bar is not None and hasattr(bar, "close"):
         bar.close()
     if n_steps == 0:
-        raise YeastzoiError(f"{run.cmd.data_dirs[0]}: no training batches (fewer than {run.global_batch} train "
-                            "sequences for the global batch?); lower train.batch_size")
+        raise YeastzoiError(f"{run.cmd.data_dirs[0]}: no training batches (fewer than "
+                            f"{run.data.train_batch or run.global_batch} train sequences for the global batch?); "
+                            "lower train.batch_size (library rows: train.library_batch_size)")
     return loss_sum / n_steps, n_steps
 
 

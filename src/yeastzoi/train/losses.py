@@ -15,6 +15,16 @@ batch split over replicas gives the same loss as on one device.
 Masked LM (see :mod:`yeastzoi.data.pipeline`): :func:`mlm_sums` returns the per-batch sums the
 trainer reduces across replicas; :func:`mlm_loss` is ``Σ w·CE / Σ m`` for one batch.
 
+Promoter library (:mod:`yeastzoi.data.library` rows; ``train.library_weight``):
+:func:`library_readout` is the model's own gene-level prediction of a construct, ``r =
+log2(1 + Σ_{b ∈ reporter bins} ŷ[b, track_c])`` per row and condition (ŷ in the model's output
+space, i.e. the transformed coverage the model is trained on); :func:`library_loss` is the mean
+over conditions of ``1 − Pearson(r, activity)`` over the rows of the batch. Pearson is
+invariant to an affine map of either side, so the read-out needs no calibration parameters:
+the assay's units and offset (log expression, MPRA ratios) and the model's track scale never
+have to be matched, only the ranking and linear shape of the activities are learnt; the loss
+lies in [0, 2] whatever the assay.
+
 The training steps of both backends (:mod:`yeastzoi.train.steps` on TensorFlow,
 :mod:`yeastzoi.train.steps_jax` on JAX) take their loss from :func:`loss_terms` (numerator and
 denominator of one batch: the training loss is Σ numerators / Σ denominators over the global
@@ -114,3 +124,32 @@ def regularization_penalty(losses):
     for extra in losses[1:]:
         total = total + _f32(extra)
     return total
+
+
+def library_readout(pred, gene_mask, tracks):
+    """The gene-level read-out of library constructs, float32 (B, C).
+
+    pred (B, L, T) model output; gene_mask (B, L) 1 on the reporter's bins; tracks int (B, C)
+    the track read out per condition. ``r[i, c] = log2(1 + Σ_b gene_mask[i, b] · pred[i, b,
+    tracks[i, c]])``."""
+    pred, gene_mask = _f32(pred), _f32(gene_mask)
+    per_track = ops.sum(pred * gene_mask[:, :, None], axis=1)                      # (B, T)
+    onehot = ops.one_hot(ops.cast(tracks, "int32"), ops.shape(pred)[-1], dtype="float32")  # (B, C, T)
+    total = ops.sum(onehot * per_track[:, None, :], axis=-1)                       # (B, C)
+    return ops.log2(1.0 + ops.maximum(total, 0.0))
+
+
+def pearson_columns(x, y):
+    """Pearson r of each column of x and y (B, C) over the rows → (C,), float32 (0 where a
+    column is constant)."""
+    x, y = _f32(x), _f32(y)
+    xc = x - ops.mean(x, axis=0, keepdims=True)
+    yc = y - ops.mean(y, axis=0, keepdims=True)
+    num = ops.sum(xc * yc, axis=0)
+    den = ops.sqrt(ops.sum(ops.square(xc), axis=0) * ops.sum(ops.square(yc), axis=0) + EPS)
+    return num / den
+
+
+def library_loss(pred, gene_mask, tracks, activity):
+    """Mean over conditions of ``1 − Pearson(read-out, activity)`` over the batch (scalar)."""
+    return ops.mean(1.0 - pearson_columns(library_readout(pred, gene_mask, tracks), activity))

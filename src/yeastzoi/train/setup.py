@@ -26,6 +26,7 @@ from .checkpoints import Committed, committed_checkpoint, format_value
 from .contract import Command, check_fresh_folder, check_resume
 from .inputs import (TrainData, has_split, lm_data, read_track_statistics, strand_pair_list, track_data,
                      verify_inputs)
+from .library import add_library, is_library_dir, library_mode, library_only_data
 from .strategies import make_strategy, worker_role
 
 log = logging.getLogger(__name__)
@@ -131,12 +132,25 @@ def _fresh_plan(cmd: Command, is_lm: bool) -> Plan:
 
 def _inputs(cmd: Command, plan: Plan, is_lm: bool, global_batch: int) -> TrainData:
     t = cmd.params["train"]
+    n_rep = global_batch // int(t["batch_size"])
     if is_lm:
+        if cmd.library is not None or is_library_dir(cmd.data_dirs[0]):
+            raise YeastzoiError("library rows train coverage models, not the masked LM: set train.task "
+                                "supervised or fine-tune")
         data = lm_data(t, cmd.data_dirs, plan.seed, global_batch, cmd.splits)
+    elif is_library_dir(cmd.data_dirs[0]):
+        if cmd.library is not None or cmd.splits:
+            raise YeastzoiError(f"{cmd.data_dirs[0]} is a library dataset (library-only training): give a track "
+                                "data dir to mix --library rows into, and no folds")
+        set_head_units(plan.model_spec, int(read_track_statistics(cmd.data_dirs[0])["num_targets"]))
+        data = library_only_data(t, cmd.data_dirs[0], plan.seed, n_rep, plan.num_features, plan.species_names,
+                                 plan.species, plan.names_source)
     else:
         set_head_units(plan.model_spec, int(read_track_statistics(cmd.data_dirs[0])["num_targets"]))
         data = track_data(t, cmd.data_dirs, plan.seed, global_batch, cmd.splits, plan.num_features,
                           plan.species_names, plan.species, plan.names_source)
+        if cmd.library is not None:
+            add_library(t, data, cmd.library, plan.seed, n_rep, cmd.data_dirs[0])
     verify_inputs(data)
     return data
 
@@ -254,7 +268,7 @@ def prepare_run(cmd: Command, out_dir: Path, strategy_name: str = "none") -> Run
     # a resumed run keeps the contract of the run it continues (what the rerun left out included)
     record = dict(committed.run) if committed is not None and committed.run else cmd.record()
     steps = steps_class()(seqnn.model, optimizer, strategy, t, is_lm, int(seqnn.meta["num_targets"]),
-                  loss_scaled=policy == "mixed_float16")
+                          loss_scaled=policy == "mixed_float16", library=library_mode(data))
     return Run(cmd, out_dir, write_dir, is_chief, t, global_batch, data, seqnn, optimizer, ckpt, steps,
                params_out, record, state, list(committed.history) if committed else [], committed,
                _has_test(cmd))

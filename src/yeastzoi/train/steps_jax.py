@@ -24,6 +24,10 @@ its first axis over the devices) and XLA partitions the step: the loss and gradi
 those of the global batch, BatchNorm statistics included (so N devices give the update of
 one, up to float summation order). Mixed precision under JAX is ``mixed_bfloat16`` (no loss
 scaling).
+
+Promoter-library rows (``library`` ``"mixed"``/``"only"``: :mod:`yeastzoi.train.library`) add
+``train.library_weight × library_loss`` (:func:`yeastzoi.train.losses.library_loss`, the
+keras.ops function the TensorFlow step uses) of a separate forward pass over the library batch.
 """
 from __future__ import annotations
 
@@ -34,13 +38,15 @@ class JaxSteps:
     """The jitted train step and the evaluation of a split for one model (JAX backend)."""
 
     def __init__(self, model, optimizer, strategy, train_params: dict, is_lm: bool, num_targets: int,
-                 loss_scaled: bool = False):
+                 loss_scaled: bool = False, library: str | None = None):
         import jax
+        from .library import library_weight
         from .losses import coverage_loss
         from .optimizer import clip_thresholds
         if loss_scaled:
             raise ValueError("loss scaling (mixed_float16) is not used under JAX: use mixed_bfloat16")
         t = train_params
+        self.library, self.library_weight = library, library_weight(t)
         self.model, self.optimizer, self.strategy = model, optimizer, strategy
         self.is_lm, self.num_targets, self.loss_scaled = is_lm, int(num_targets), False
         self.n_rep = int(strategy.num_replicas_in_sync)
@@ -50,6 +56,7 @@ class JaxSteps:
         self._state = None
         self._train_jit = jax.jit(self._train_fn)
         self._eval_jit = jax.jit(self._eval_fn)
+        self._readout_jit = jax.jit(self._readout_fn)
 
     # ------------------------------------------------------------------ pure functions
     def _forward(self, trainable, non_trainable, x, training: bool):
@@ -60,17 +67,30 @@ class JaxSteps:
             trainable, non_trainable, x, training=training, return_losses=True)
         return ops.cast(pred, "float32"), non_trainable, regularization_penalty(losses)
 
+    def _objective(self, trainable, non_trainable, batch):
+        """(loss, updated non-trainable state) of one batch (coverage and/or library part)."""
+        from keras import ops
+        from .library import batch_parts
+        from .losses import library_loss, loss_terms
+        cov, lib = batch_parts(batch, self.library)
+        loss = None
+        if cov is not None:
+            pred, non_trainable, reg = self._forward(trainable, non_trainable, cov[0], True)
+            num, den = loss_terms(cov, pred, self.loss_fn)
+            loss = num / ops.maximum(den, 1.0) + reg
+        if lib is not None:
+            pred, non_trainable, reg = self._forward(trainable, non_trainable, lib[0], True)
+            term = self.library_weight * library_loss(pred, lib[1], lib[2], lib[3])
+            loss = term + reg if loss is None else loss + term
+        return loss, non_trainable
+
     def _train_fn(self, state, batch):
         import jax
-        from keras import ops
-        from .losses import loss_terms
         from .optimizer import clip_gradients
         trainable, non_trainable, opt_vars = state
 
         def objective(trainable):
-            pred, new_non_trainable, reg = self._forward(trainable, non_trainable, batch[0], True)
-            num, den = loss_terms(batch, pred, self.loss_fn)
-            return num / ops.maximum(den, 1.0) + reg, new_non_trainable
+            return self._objective(trainable, non_trainable, batch)
 
         (loss, non_trainable), grads = jax.value_and_grad(objective, has_aux=True)(trainable)
         grads = clip_gradients(grads, self.global_clip, self.var_clip)
@@ -86,6 +106,13 @@ class JaxSteps:
         if self.is_lm:
             return ops.stack(mlm_sums(batch[1], pred, batch[2], batch[3])), None
         return ops.stack(loss_terms(batch, pred, self.loss_fn)), pred
+
+    def _readout_fn(self, trainable, non_trainable, batch):
+        """(read-out (B, C), activity) of a library batch."""
+        from keras import ops
+        from .losses import library_readout
+        pred, _ = self.model.stateless_call(trainable, non_trainable, batch[0], training=False)
+        return library_readout(ops.cast(pred, "float32"), batch[1], batch[2]), batch[3]
 
     # ------------------------------------------------------------------ state
     def _variables(self):
@@ -132,13 +159,26 @@ class JaxSteps:
         return float(loss)
 
     def evaluate(self, data, split: str) -> dict:
-        """Loss and metrics over ``split`` (coverage: also ``_tracks``, the per-track sums)."""
+        """Loss and metrics over ``split`` (coverage: also ``_tracks``, the per-track sums;
+        library rows: :func:`yeastzoi.train.library.evaluate_library`'s metrics)."""
         from keras import ops
+        from .library import add_library_metrics
         from .losses import regularization_penalty
-        from .metrics import PearsonR2, mlm_metrics
         self.sync()
         trainable, non_trainable, _ = self._pull()
         reg = float(ops.convert_to_numpy(regularization_penalty(self.model.losses)))
+
+        def readout_batches(ds):
+            for batch in self.distribute(ds):
+                readout, activity = self._readout_jit(trainable, non_trainable, batch)
+                yield np.asarray(readout), np.asarray(activity)
+
+        out = {"loss": reg} if self.library == "only" else self._evaluate_data(data, split, reg, trainable,
+                                                                                non_trainable)
+        return add_library_metrics(out, data, split, self.library_weight, readout_batches)
+
+    def _evaluate_data(self, data, split: str, reg: float, trainable, non_trainable) -> dict:
+        from .metrics import PearsonR2, mlm_metrics
         if self.is_lm:
             tot = np.zeros(4, np.float64)
             for ds in data.make_evals(split):
