@@ -304,9 +304,11 @@ def test_library_only_run_beats_a_shuffled_control(context, tmp_path):
     r_real, r_ctrl = real["test"]["library_pearsonr"], ctrl["test"]["library_pearsonr"]
     print(f"held-out r: real {r_real:.3f} (basal {real['test']['library_pearsonr_basal']:.3f}, stress "
           f"{real['test']['library_pearsonr_stress']:.3f}), shuffled control {r_ctrl:.3f}")
+    # measured: real 0.768 vs control 0.103 (other seeds: 0.764 / 0.232, 0.735 / −0.189); with
+    # 60 test rows a null r has sd ≈ 0.13, so the control bound is > 3 sd
     assert r_real > 0.6
-    assert r_ctrl < 0.3
-    assert r_real - r_ctrl > 0.4
+    assert r_ctrl < 0.45
+    assert r_real - r_ctrl > 0.3
     hist = pd.read_csv(tmp_path / "real" / "run" / "history.csv")
     assert {"valid_library_loss", "valid_library_pearsonr"} <= set(hist.columns)
     assert hist["valid_library_pearsonr"].max() > 0.6
