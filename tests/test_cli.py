@@ -165,6 +165,8 @@ SCRIPTS = {   # script → arguments whose input files do not exist (the first o
                                  "-o", "{tmp}/out"],
     "yeastzoi_eqtl_negatives.py": [f"{M}/positives.vcf", f"{M}/population.vcf", "-g", f"{M}/genes.gtf",
                                    "-o", "{tmp}/out"],
+    "yeastzoi_library_data.py": [f"{M}/library.tsv", f"{M}/genome.fa", f"{M}/genes.gtf", f"{M}/targets.txt",
+                                 "--tracks", "basal=RNA", "-o", "{tmp}/out"],
     "yeastzoi_motif_discovery.py": ["tiny_lm", f"{M}/model.h5", "-f", f"{M}/genome.fa", "--gtf", f"{M}/genes.gtf",
                                     "-o", "{tmp}/out"],
     "yeastzoi_motif_check.py": ["tiny_lm", f"{M}/model.h5", "-f", f"{M}/genome.fa", "--gtf", f"{M}/genes.gtf",
