@@ -64,6 +64,8 @@ _EXPORTS = {
     'record_files': 'pipeline',
     'fold_splits': 'pipeline',
     'track_dataset': 'pipeline',
+    'species_channels': 'pipeline',
+    'model_input': 'pipeline',
     'mlm_mask': 'pipeline',
     'lm_dataset': 'pipeline',
 }

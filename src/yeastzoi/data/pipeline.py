@@ -134,6 +134,22 @@ def track_dataset(data_dir, split: str = "train", batch_size: int = 4, shuffle: 
     seq_length = int(stats["seq_length"])
     tlen, ntar = int(stats["target_length"]), int(stats["num_targets"])
     files = _resolve_files(data_dir, split, files)
+    n_species = species_channels(num_features, species_index)
+
+    def _map(rec):
+        ex = parse_example(rec, seq_length, tlen, ntar, genome=with_genome)
+        x = model_input(ex["sequence"], seq_length, num_features, species_index)
+        if with_genome:
+            return x, ex["target"], ex["genome"]
+        return x, ex["target"]
+
+    return _batched(_records(files, shuffle, seed), _map, shuffle, shuffle_buffer, seed, repeat, batch_size,
+                    drop_remainder)
+
+
+def species_channels(num_features: int, species_index: int | None) -> int:
+    """Species channels of a model input of ``num_features`` (4 DNA + 1 mask + species);
+    one-line errors for a bad count or a missing / out-of-range ``species_index``."""
     if num_features < 4:
         raise YeastzoiError(f"num_features must be >= 4, got {num_features}")
     n_species = num_features - 5
@@ -143,26 +159,33 @@ def track_dataset(data_dir, split: str = "train", batch_size: int = 4, shuffle: 
                                 "pass species_index (the target genome's index in the LM corpus)")
         if not 0 <= species_index < n_species:
             raise YeastzoiError(f"species_index {species_index} out of range for {n_species} species")
+    return n_species
 
-    def _map(rec):
-        ex = parse_example(rec, seq_length, tlen, ntar, genome=with_genome)
-        x = tf.one_hot(tf.cast(ex["sequence"], tf.int32), 4, dtype=tf.float32)  # N=4 → zeros
-        if num_features > 4:
-            extra = [tf.zeros([seq_length, 1], tf.float32)]
-            if n_species > 0:
-                sp = tf.one_hot(species_index, n_species, dtype=tf.float32)
-                extra.append(tf.tile(sp[None, :], [seq_length, 1]))
-            x = tf.concat([x] + extra, axis=-1)
-        if with_genome:
-            return x, ex["target"], ex["genome"]
-        return x, ex["target"]
 
-    ds = _records(files, shuffle, seed)
+def model_input(codes, seq_length: int, num_features: int, species_index: int | None):
+    """(seq_length,) uint8 codes → (seq_length, num_features) float32 model input inside a
+    tf.data map: one-hot DNA (N → zeros), then a zero mask channel and the one-hot species."""
+    import tensorflow as tf
+    x = tf.one_hot(tf.cast(codes, tf.int32), 4, dtype=tf.float32)  # N=4 → zeros
+    if num_features > 4:
+        n_species = num_features - 5
+        extra = [tf.zeros([seq_length, 1], tf.float32)]
+        if n_species > 0:
+            sp = tf.one_hot(species_index, n_species, dtype=tf.float32)
+            extra.append(tf.tile(sp[None, :], [seq_length, 1]))
+        x = tf.concat([x] + extra, axis=-1)
+    return x
+
+
+def _batched(ds, fn, shuffle: bool, shuffle_buffer: int, seed, repeat: bool, batch_size: int,
+             drop_remainder: bool):
+    """Shuffle (seeded), repeat, map ``fn`` in parallel, batch and prefetch a record dataset."""
+    import tensorflow as tf
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle or seed is not None)
+    ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle or seed is not None)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
@@ -272,27 +295,17 @@ def library_dataset(data_dir, split: str = "train", batch_size: int = 16, shuffl
     seq_length, tlen = int(stats["seq_length"]), int(stats["target_length"])
     n_cond = len(stats["conditions"])
     files = _resolve_files(data_dir, split, files)
-    n_species = num_features - 5
+    species_channels(num_features, species_index)
     spec = {"sequence": tf.io.FixedLenFeature([], tf.string), "gene_mask": tf.io.FixedLenFeature([], tf.string),
             "tracks": tf.io.FixedLenFeature([n_cond], tf.int64), "activity": tf.io.FixedLenFeature([], tf.string)}
 
     def _map(rec):
         ex = tf.io.parse_single_example(rec, spec)
         codes = tf.reshape(tf.io.decode_raw(ex["sequence"], tf.uint8), [seq_length])
-        x = tf.one_hot(tf.cast(codes, tf.int32), 4, dtype=tf.float32)
-        if num_features > 4:
-            extra = [tf.zeros([seq_length, 1], tf.float32)]
-            if n_species > 0:
-                extra.append(tf.tile(tf.one_hot(species_index, n_species, dtype=tf.float32)[None, :], [seq_length, 1]))
-            x = tf.concat([x] + extra, axis=-1)
+        x = model_input(codes, seq_length, num_features, species_index)
         mask = tf.cast(tf.reshape(tf.io.decode_raw(ex["gene_mask"], tf.uint8), [tlen]), tf.float32)
         act = tf.reshape(tf.io.decode_raw(ex["activity"], tf.float32), [n_cond])
         return x, mask, tf.cast(ex["tracks"], tf.int32), act
 
-    ds = _records(files, shuffle, seed)
-    if shuffle:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle or seed is not None)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return _batched(_records(files, shuffle, seed), _map, shuffle, shuffle_buffer, seed, repeat, batch_size,
+                    drop_remainder)
