@@ -47,12 +47,17 @@ class Job:
 # ----------------------------------------------------------------------------- set-up
 def prepare_scoring(models, opts, targets_df) -> tuple[Predictor, bool]:
     """(predictor, untransform?) of a scoring run: ``models`` (SeqNNs, or a ready
-    :class:`Predictor`) wrapped with the options' ensemble, batch size and species; a masked
-    language model is a one-line error."""
+    :class:`Predictor`) wrapped with the options' ensemble, batch size and species (and the
+    targets sheet's strand pairs for models that store none); a masked language model is a
+    one-line error."""
     opts.check()
+    from ..coverage import strand_pairs
+
+    # a model that stores no strand pairs (e.g. one baskerville trained) takes the sheet's, so
+    # reverse-complement averaging swaps its stranded tracks as baskerville does
     pred = models if isinstance(models, Predictor) else Predictor(
         models, rc=opts.rc, shifts=opts.shifts, batch_size=opts.batch_size, species=opts.species,
-        compiled=opts.compiled)
+        compiled=opts.compiled, strand_pair=strand_pairs(targets_df) if targets_df is not None else None)
     if is_lm(pred.meta):
         raise YeastzoiError(f"{pred.names[0]} is a masked language model (4 base probabilities per "
                             "position, a mask input channel): track statistics over base probabilities "
