@@ -25,7 +25,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) bin/yeastzoi_demo.py -o demo_out
 
-test: $(STAMP)
+# the [jax] extra too: the JAX training tests start KERAS_BACKEND=jax subprocesses
+test: $(JAX_STAMP)
 	$(PY) -m pytest -q -x --timeout=900
 
 # the model tests a second time with Keras on JAX's CPU build (jax from the [jax] extra).

@@ -31,13 +31,14 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import needs_jax
 from test_trainer import make_lm_dir, make_track_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND = keras.backend.backend()
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     BACKEND != "tensorflow", reason="compares a JAX subprocess with TensorFlow in this process: "
-    "runs under the default backend (make test), not under KERAS_BACKEND=jax")
+    "runs under the default backend (make test), not under KERAS_BACKEND=jax"), needs_jax]
 SEQ, LM_SEQ, EPOCHS, STEPS = 2048, 256, 3, 2
 MICRO = {
     "train": {"task": "supervised", "loss": "poisson", "optimizer": "adam", "learning_rate": 0.01,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import needs_jax
 from yeastzoi import YeastzoiError
 from yeastzoi.data.geometry import Geometry, gene_window_start
 from yeastzoi.genome import Genome, revcomp_seq, seq_to_codes, write_fasta
@@ -243,6 +244,7 @@ def _loss_case(backend):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@needs_jax
 def test_library_loss_hand_values_on_both_backends():
     pred = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 8
     # row 0: bins 0,1 of track 0 → (0 + 4)/8 = 0.5; track 3 → (3 + 7)/8 = 1.25
@@ -342,7 +344,7 @@ def _train_cli(args, **env):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
 def test_mixed_run_reports_library_metrics_and_resumes(context, tmp_path, backend):
     """--library mixes library rows into coverage steps under both backends; history.csv has the
     coverage and the library validation metrics; a rerun with more epochs resumes; a rerun

@@ -310,6 +310,24 @@ def test_exit_codes_internal_error_and_interrupt(capsys):
     assert error_lines(capsys.readouterr().err) == ["error: interrupted"]
 
 
+def test_missing_backend_is_a_user_error(monkeypatch, capsys):
+    """KERAS_BACKEND names a framework that is not installed: exit 2 and one line saying how to fix
+    it; a missing module that is not the backend stays an internal error (exit 1)."""
+    def needs(name):
+        def main(argv):
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return main
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    capsys.readouterr()
+    assert cli.call(needs("jax.numpy"), []) == 2
+    assert error_lines(capsys.readouterr().err) == [
+        "error: KERAS_BACKEND=jax but jax is not installed: install it (pip install 'yeastzoi[jax]') or unset "
+        "KERAS_BACKEND"]
+    assert cli.call(needs("pyBigWig"), []) == 1
+    assert "internal error: ModuleNotFoundError" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- property: every script's numbers
 def _numeric_options():
     cases = []

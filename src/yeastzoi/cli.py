@@ -363,6 +363,13 @@ def call(main, argv=None) -> int:
         status = 130
         return status
     except Exception as e:  # noqa: BLE001 - the last line of defence for users
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] == backend:
+            extra = " (pip install 'yeastzoi[jax]')" if backend == "jax" else ""
+            error_line(f"KERAS_BACKEND={backend} but {backend} is not installed: install it{extra} or unset "
+                       "KERAS_BACKEND")
+            status = 2
+            return status
         if debug:
             import traceback
             traceback.print_exc()
