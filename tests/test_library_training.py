@@ -180,6 +180,21 @@ def test_library_records_decode_to_the_constructs(context, tmp_path):
     assert set(rows_tsv.loc[rows_tsv["reporter"].isin(["gB", "gD"]), "keep"]) == {"left"}
 
 
+def test_library_evaluation_honours_eval_steps_max(context, tmp_path):
+    """A split's read-out covers its first ``eval_steps_max`` batches (all rows without it)."""
+    from yeastzoi.data.library import build_library_dataset
+    from yeastzoi.train.library import library_data
+    make_table(tmp_path / "lib.tsv", 20, insert_bp=50)
+    build_library_dataset(tmp_path / "lib.tsv", context["fasta"], context["gtf"], context["targets"],
+                          tmp_path / "lib", {"basal": "RNA_basal+"}, seq_length=L, pool_width=W, crop_bp=C)
+
+    def rows(t):
+        lib = library_data(t, tmp_path / "lib", 0, 4, 4, None, repeat=False)
+        return sum(len(b[0]) for ds in lib.make_evals("train") for b in ds.as_numpy_iterator())
+    t = {"shuffle_buffer": 8, "eval_steps_max": 2}
+    assert (rows(t), rows({**t, "eval_steps_max": None})) == (8, 16)
+
+
 def test_unequal_insert_keeps_the_reporter_side(context, tmp_path):
     """A 70 bp insert replacing 60 bp: the reporter's side of the window is the reference's."""
     from yeastzoi.data.library import build_library_dataset

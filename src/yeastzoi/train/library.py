@@ -21,8 +21,9 @@ Two ways to use it (``yeastzoi_train.py``):
 number of library rows per step and replica. Under several replicas each replica's Pearson
 is over its share of the rows and the replica losses are averaged.
 
-Validation (and the test split) reads out every row of the split and reports
-``library_loss`` (1 − Pearson r over the whole split, mean over conditions),
+Validation (and the test split) reads out the split's rows (the first ``train.eval_steps_max``
+batches of them when that is set, as for coverage windows) and reports
+``library_loss`` (1 − Pearson r over those rows, mean over conditions),
 ``library_pearsonr`` (the mean r) and ``library_pearsonr_<condition>``; the split's loss is
 the coverage loss (mixed runs) + ``library_weight × library_loss`` + L2, which selects the
 best model. Batch layout seen by the steps (:func:`batch_parts`): coverage ``(x, y)``,
@@ -89,7 +90,8 @@ def library_data(t: dict, lib_dir, seed: int, global_batch: int, num_features: i
     def make_evals(split):
         if not record_files(lib_dir, split):
             return []
-        return [library_dataset(lib_dir, split, batch_size=global_batch, shuffle=False, **kw)]
+        ds = library_dataset(lib_dir, split, batch_size=global_batch, shuffle=False, **kw)
+        return [ds.take(int(t["eval_steps_max"])) if t.get("eval_steps_max") else ds]
 
     files = [f for s in ("train", "valid", "test") for f in record_files(lib_dir, s)]
     return LibraryData(lib_dir, stats, make_train, make_evals, files, list(stats["conditions"]), global_batch)
