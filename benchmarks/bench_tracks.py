@@ -12,6 +12,9 @@ Report (every stage of every run):
     benchmarks/bench_tracks.py report -o bench_tracks --data track_data --sim sim --genome genome \
         --run ft-2.98M-s12=runs/ft-2.98M-s12 --run scratch-2.98M-s12=runs/scratch-2.98M-s12 ...
 
+With ``--library LIB_DATA`` every step also takes ``--library-batch`` promoter-library rows
+(``yeastzoi_train.py --library``); name such runs e.g. ``fine-tuned+lib40k-2.98M-s11``.
+
 Run names are ``INIT-SIZE-sSEED``. For each stage's model, unless its outputs exist already
 in OUT/<name>/e<epoch>/, the report runs ``yeastzoi_eval.py`` on the test split (mean test R
 per track group) and ``yeastzoi_snpgene.py`` on the simulator's truth VCF (gene-level
@@ -48,6 +51,9 @@ def train(a) -> None:
     extra = (["--restore", "r64_lm", "--trunk", "--set", 'train.task="fine-tune"'] if a.init == "fine-tuned" else
              ["--set", "model.num_features=6", "--set", 'model.species=["Saccharomyces_cerevisiae_R64"]',
               "--set", 'train.task="supervised"'])
+    if a.library:
+        extra += ["--library", a.library, "--set", f"train.library_batch_size={a.library_batch}",
+                  "--set", f"train.library_weight={a.library_weight}"]
     for epochs in [int(e) for e in a.stages.split(",")]:
         run_script("yeastzoi_train.py", [a.spec, a.data, "-o", a.run, *extra, "--seed", a.seed,
                                          "--set", f"train.train_epochs_max={epochs}"])
@@ -162,6 +168,10 @@ def main(argv=None):
     t.add_argument("--data", required=True, type=Path)
     t.add_argument("--spec", default="r64_tracks")
     t.add_argument("--stages", default="4,10,20", help="epochs (50 steps each) after which to snapshot")
+    t.add_argument("--library", type=Path, help="a promoter-library dataset (yeastzoi_library_data.py) mixed "
+                   "into every step (yeastzoi_train.py --library)")
+    t.add_argument("--library-batch", type=int, default=4, help="library rows per step [4]")
+    t.add_argument("--library-weight", type=float, default=1.0, help="train.library_weight [1.0]")
     r = sub.add_parser("report", help="score every stage of every run")
     r.add_argument("-o", "--out", required=True, type=Path)
     r.add_argument("--data", required=True, type=Path, help="track data directory (test split)")

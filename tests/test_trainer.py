@@ -83,6 +83,8 @@ def test_kill_mid_epoch_resumes_and_history_continues(track_dir, tmp_path):
     r = subprocess.run(["timeout", "-k", "5", "300", *map(str, cmd)], capture_output=True, text=True,
                        env=dict(_env(), YEASTZOI_FAULT_AT="mid_epoch:2"))
     assert r.returncode == 137, r.stderr[-2000:]
+    # -q: no INFO records on the terminal, all of them in train.log
+    assert "INFO" not in r.stderr and "INFO yeastzoi.train.loop: epoch 1: train loss" in (out / "train.log").read_text()
     latest = out / "checkpoints" / "latest"
     # the committed checkpoint is epoch 1's; history.csv holds exactly its rows
     ck_dir = out / "checkpoints" / latest.read_text().strip()
