@@ -25,6 +25,10 @@ training set, each labelled by the simulator's own expression function
 (:func:`yeastzoi.simulate.model.promoter_content`, the designed weights of every condition,
 plus Normal(0, ``expr_noise_sd``) noise): what an MPRA-scale library of measured promoters
 would add to the ~3,300 training genes one genome offers.
+
+``--examples N`` trains for exactly N examples (⌈N / 64⌉ steps of batch 64, reshuffled
+repeats, no early stopping) instead of early-stopped epochs: the model's sample efficiency,
+comparable with how many promoter rows a coverage-model run sees in its steps.
 """
 from __future__ import annotations
 
@@ -108,6 +112,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--width", type=int, default=500, help="promoter bp (the simulator's promoter_bp)")
     ap.add_argument("--library", type=int, default=0, help="random labelled promoters added to training [0]")
+    ap.add_argument("--examples", type=int, default=0, help="train on exactly N examples (no early stopping)")
     a = ap.parse_args(argv)
     import keras
     from scipy.stats import pearsonr
@@ -124,9 +129,17 @@ def main(argv=None):
         Xl, Yl = random_library(chrom_codes, a.library, a.width, len(expr_cols), a.seed)
         Xtr, Ytr = np.concatenate([Xtr, Xl]), np.concatenate([Ytr, Yl])
     model = build_model(a.width, len(expr_cols))
-    stop = keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)
-    hist = model.fit(Xtr, Ytr, batch_size=64, epochs=150, verbose=0,
-                     validation_data=(X[split == "valid"], Y[split == "valid"]), callbacks=[stop])
+    if a.examples:
+        import tensorflow as tf
+        steps = -(-a.examples // 64)
+        ds = (tf.data.Dataset.from_tensor_slices((Xtr, Ytr)).shuffle(len(Xtr), seed=a.seed).repeat()
+              .batch(64))
+        per_epoch = min(steps, 250)
+        hist = model.fit(ds, steps_per_epoch=per_epoch, epochs=-(-steps // per_epoch), verbose=0)
+    else:
+        stop = keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)
+        hist = model.fit(Xtr, Ytr, batch_size=64, epochs=150, verbose=0,
+                         validation_data=(X[split == "valid"], Y[split == "valid"]), callbacks=[stop])
     predict = lambda x: model.predict(x, batch_size=256, verbose=0)
     test = split == "test"
     motif_part = (genes[expr_cols].to_numpy() - genes[["noise"]].to_numpy())[test]
@@ -137,6 +150,7 @@ def main(argv=None):
     truth.to_csv(a.out / "truth.tsv", sep="\t", index=False, float_format="%.4f")
     goal = truth[(truth["variants"] == "disrupt+create") & (truth["condition"] == "basal")].iloc[0]
     summary = {"SIMULATED": True, "seed": a.seed, "epochs": len(hist.history["loss"]), "library": a.library,
+               "examples": a.examples or len(hist.history["loss"]) * len(Xtr),
                "genes": {s: int((split == s).sum()) for s in ("train", "valid", "test")},
                "test_expression_r": float(pearsonr(pred_test[:, 0], Y[test, 0])[0]),
                "test_motif_part_r": float(pearsonr(pred_test[:, 0], motif_part[:, 0])[0]),

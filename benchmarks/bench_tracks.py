@@ -117,18 +117,18 @@ def goal_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_curves(stages: pd.DataFrame, path: Path) -> None:
+def plot_curves(stages: pd.DataFrame, path: Path, x: str = "hours") -> None:
     import matplotlib.pyplot as plt
     from yeastzoi.fileio import save_figure
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for name, s in stages.groupby("run", sort=False):
         for ax, col in zip(axes, ("test_mean_r", "sign_accuracy")):
-            ax.plot(s["hours"], s[col], "-" if name.startswith("fine") else "--", marker="o", ms=3, label=name)
+            ax.plot(s[x], s[col], "-" if name.startswith("fine") else "--", marker="o", ms=3, label=name)
     axes[0].set_ylabel("test mean Pearson R (SIMULATED tracks)")
     axes[1].set_ylabel("sign accuracy, disrupt + create variants")
     axes[1].axhline(0.9, color="grey", lw=0.8, ls=":")
     for ax in axes:
-        ax.set_xlabel("training wall time (hours, 2 shared CPU cores)")
+        ax.set_xlabel("training wall time (hours, 2 shared CPU cores)" if x == "hours" else "training steps")
     axes[1].legend(fontsize=7)
     save_figure(fig, path)
 
@@ -152,7 +152,7 @@ def report(a) -> None:
               "truth": pd.concat(truths), "curves": pd.concat(curves)}
     for key, table in tables.items():
         table.to_csv(a.out / f"{key}.tsv", sep="\t", index=False, float_format="%.4f")
-    plot_curves(stages, a.out / "curves.png")
+    plot_curves(stages, a.out / "curves.png", a.x)
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(stages.to_string(index=False))
         print(tables["goal"].to_string(index=False))
@@ -179,6 +179,7 @@ def main(argv=None):
     r.add_argument("--genome", required=True, type=Path, help="genome folder (genome.fa, genes.gtf)")
     r.add_argument("--run", action="append", required=True, help="NAME=TRAIN_DIR (repeatable)")
     r.add_argument("--test-chroms", default="chrXII,chrXIV,chrXVI")
+    r.add_argument("--x", choices=("hours", "steps"), default="hours", help="x axis of curves.png [hours]")
     a = ap.parse_args(argv)
     train(a) if a.cmd == "train" else report(a)
 
