@@ -29,6 +29,8 @@ would add to the ~3,300 training genes one genome offers.
 ``--examples N`` trains for exactly N examples (⌈N / 64⌉ steps of batch 64, reshuffled
 repeats, no early stopping) instead of early-stopped epochs: the model's sample efficiency,
 comparable with how many promoter rows a coverage-model run sees in its steps.
+``--curve RUN_DIR ... -o OUT`` collects such runs' summary.json files into OUT/examples.tsv
+and OUT/examples.png (sign accuracy and effect AUROC against examples seen).
 """
 from __future__ import annotations
 
@@ -104,16 +106,47 @@ def variant_frame(sim: Path, predict, conditions: list) -> pd.DataFrame:
                       lambda v, ci, cond: delta[index[v.id], column[cond]] if v.id in index else None)
 
 
+def curve(run_dirs: list, out: Path) -> None:
+    """Sample-efficiency table and plot of ``--examples`` runs (their summary.json files)."""
+    import matplotlib.pyplot as plt
+    from yeastzoi.fileio import save_figure
+    rows = []
+    for d in run_dirs:
+        s = json.loads((Path(d) / "summary.json").read_text())
+        rows.append({"run": Path(d).name, "library": s["library"], "examples": s["examples"],
+                     "test_expression_r": s["test_expression_r"],
+                     "sign_accuracy": s["sign_accuracy_disrupt_create_basal"],
+                     "effect_auroc": s["effect_auroc_disrupt_create_basal"]})
+    table = pd.DataFrame(rows).sort_values(["library", "examples"])
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "examples.tsv", sep="\t", index=False, float_format="%.4f")
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for col, goal in (("sign_accuracy", 0.9), ("effect_auroc", 0.85)):
+        ax.plot(table["examples"], table[col], marker="o", label=col.replace("_", " "))
+        ax.axhline(goal, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("training examples seen (promoter-only model, SIMULATED)")
+    ax.set_ylabel("disrupt + create variants, basal")
+    ax.legend(fontsize=8)
+    save_figure(fig, out / "examples.png")
+    print(table.to_string(index=False))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--genome", required=True, type=Path)
-    ap.add_argument("--sim", required=True, type=Path)
+    ap.add_argument("--genome", type=Path)
+    ap.add_argument("--sim", type=Path)
     ap.add_argument("-o", "--out", required=True, type=Path)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--width", type=int, default=500, help="promoter bp (the simulator's promoter_bp)")
     ap.add_argument("--library", type=int, default=0, help="random labelled promoters added to training [0]")
     ap.add_argument("--examples", type=int, default=0, help="train on exactly N examples (no early stopping)")
+    ap.add_argument("--curve", nargs="+", type=Path, help="collect these --examples runs into OUT (no training)")
     a = ap.parse_args(argv)
+    if a.curve:
+        return curve(a.curve, a.out)
+    if not (a.genome and a.sim):
+        ap.error("--genome and --sim are required to train")
     import keras
     from scipy.stats import pearsonr
     from yeastzoi.fileio import write_json_atomic
