@@ -67,7 +67,9 @@ def main(argv=None):
     ap.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bars")
     args = ap.parse_args(argv)
     cli.check_inputs(args, "params", "data_dirs", "restore", "library")  # before TensorFlow loads
-    cli.setup_logging(args)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("absl").setLevel(logging.WARNING)
 
     def progress(desc, total):
         return tqdm(total=total, desc=desc, unit=" step", leave=False, disable=args.quiet)

@@ -190,7 +190,8 @@ def test_train_sweep_array_index_kill_and_resume(tmp_path, caplog):
     run_sweep(zoo_spec("tiny"), grid, out, data_dirs=[data], jobs=1, overrides=SMALL)
     assert "variant 0 repeat1: finished; skipping" in caplog.text
     assert "variant 1 repeat2: resuming from its checkpoint" in caplog.text
-    assert "resuming from" in (out / "repeat2" / "sweep.log").read_text()
+    assert "resuming from" in (out / "repeat2" / "train.log").read_text()
+    assert "INFO" not in (out / "repeat2" / "sweep.log").read_text()         # -q: warnings only
     assert (out / "repeat1" / "history.csv").stat().st_mtime_ns == mtime0
     rec1 = json.loads((out / "repeat2" / "sweep_run.json").read_text())
     assert rec1["returncode"] == 0 and rec1["peak_rss_mb"] > 50 and "wait4" in rec1["peak_rss_method"]

@@ -279,12 +279,8 @@ def save_effective_params(params: dict, out_dir) -> Path:
 
 
 def setup_logging(args=None, log_file=None) -> None:
-    """Log to stderr at INFO, or WARNING with ``args.quiet`` (the handler's level too, so records
-    a library logger lets through for its own file, e.g. a training run's ``train.log``, stay
-    off the terminal under ``-q``), and to ``log_file`` if given."""
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     handlers = [logging.StreamHandler(sys.stderr)]
-    handlers[0].setLevel(level)
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file))

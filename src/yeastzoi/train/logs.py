@@ -15,19 +15,33 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 class RunLog(logging.Handler):
     """Buffer ``yeastzoi`` log records until :meth:`open`, then append them to a file.
 
-    Use as a context manager around the run; records below INFO are not kept."""
+    Use as a context manager around the run; records below INFO are not kept. When the
+    ``yeastzoi`` logger was quieter than INFO (a ``-q`` run), it is opened to INFO for the file
+    only: records below its former level are kept from the caller's handlers (the terminal)."""
 
     def __init__(self):
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
         self.file: logging.FileHandler | None = None
         self._old_level = None
+        self._forward_level = None      # set while this handler forwards records to the root itself
 
     def emit(self, record):
         if self.file is None:
             self.records.append(record)
         else:
             self.file.handle(record)
+        if self._forward_level is not None and record.levelno >= self._caller_level(record.name):
+            logging.getLogger().handle(record)
+
+    def _caller_level(self, name: str) -> int:
+        """The level ``name``'s logger had before :meth:`__enter__` opened ``yeastzoi`` to INFO."""
+        logger = logging.getLogger(name)
+        while logger is not None and logger.name != "yeastzoi":
+            if logger.level:
+                return logger.level
+            logger = logger.parent
+        return self._forward_level
 
     def open(self, path) -> None:
         """Start writing to ``path`` (appending), beginning with the buffered records."""
@@ -42,14 +56,19 @@ class RunLog(logging.Handler):
         root = logging.getLogger("yeastzoi")
         root.addHandler(self)
         self._old_level = root.level
-        if root.getEffectiveLevel() > logging.INFO:
+        if root.getEffectiveLevel() > logging.INFO and root.propagate:
+            self._forward_level = root.getEffectiveLevel()
             root.setLevel(logging.INFO)
+            root.propagate = False
         return self
 
     def __exit__(self, *exc):
         root = logging.getLogger("yeastzoi")
         root.removeHandler(self)
         root.setLevel(self._old_level)
+        if self._forward_level is not None:
+            root.propagate = True
+            self._forward_level = None
         if self.file is not None:
             self.file.close()
         self.records = []

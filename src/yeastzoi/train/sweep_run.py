@@ -133,7 +133,8 @@ def train_variants(variants: list[dict], out_dir, data_dirs, jobs: int = 0, arra
 
     jobs: 0 → one after another in this process (:func:`yeastzoi.train.loop.train` with
     ``train_kw``); N ≥ 1 → N at a time as subprocesses of ``bin/yeastzoi_train.py`` (extra
-    command-line ``train_args``), each logging to ``OUT/<variant>/sweep.log``.
+    command-line ``train_args``), run with ``-q``: ``OUT/<variant>/sweep.log`` gets the command
+    and the run's warnings and errors, its ``train.log`` every record.
     array_index: train only variant I (0-based, in grid order), e.g. a job-array entry.
     Finished variants are skipped; partial ones resume from their checkpoint; failed ones are
     retried. Training errors do not stop the other variants: their status is ``failed``.
