@@ -152,7 +152,11 @@ def report(a) -> None:
               "truth": pd.concat(truths), "curves": pd.concat(curves)}
     for key, table in tables.items():
         table.to_csv(a.out / f"{key}.tsv", sep="\t", index=False, float_format="%.4f")
-    plot_curves(stages, a.out / "curves.png", a.x)
+    shown = stages
+    if a.baseline:
+        earlier = pd.read_csv(a.baseline, sep="\t")
+        shown = pd.concat([earlier[earlier["run"].isin(a.baseline_run)], stages])
+    plot_curves(shown, a.out / "curves.png", a.x)
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(stages.to_string(index=False))
         print(tables["goal"].to_string(index=False))
@@ -180,6 +184,9 @@ def main(argv=None):
     r.add_argument("--run", action="append", required=True, help="NAME=TRAIN_DIR (repeatable)")
     r.add_argument("--test-chroms", default="chrXII,chrXIV,chrXVI")
     r.add_argument("--x", choices=("hours", "steps"), default="hours", help="x axis of curves.png [hours]")
+    r.add_argument("--baseline", type=Path, help="an earlier report's stages.tsv: its --baseline-run rows "
+                   "are drawn in curves.png too (not rescored)")
+    r.add_argument("--baseline-run", action="append", default=[], help="run name in --baseline (repeatable)")
     a = ap.parse_args(argv)
     train(a) if a.cmd == "train" else report(a)
 
