@@ -113,16 +113,17 @@ def curve(run_dirs: list, out: Path) -> None:
     rows = []
     for d in run_dirs:
         s = json.loads((Path(d) / "summary.json").read_text())
-        rows.append({"run": Path(d).name, "library": s["library"], "examples": s["examples"],
+        rows.append({"run": Path(d).name, "seed": s["seed"], "library": s["library"], "examples": s["examples"],
                      "test_expression_r": s["test_expression_r"],
                      "sign_accuracy": s["sign_accuracy_disrupt_create_basal"],
                      "effect_auroc": s["effect_auroc_disrupt_create_basal"]})
-    table = pd.DataFrame(rows).sort_values(["library", "examples"])
+    table = pd.DataFrame(rows).sort_values(["library", "seed", "examples"])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "examples.tsv", sep="\t", index=False, float_format="%.4f")
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for col, goal in (("sign_accuracy", 0.9), ("effect_auroc", 0.85)):
-        ax.plot(table["examples"], table[col], marker="o", label=col.replace("_", " "))
+    for (col, goal), color in zip((("sign_accuracy", 0.9), ("effect_auroc", 0.85)), ("C0", "C1")):
+        for (seed, t), style in zip(table.groupby("seed"), ("-", "--", ":")):
+            ax.plot(t["examples"], t[col], style, color=color, marker="o", label=f"{col.replace('_', ' ')}, seed {seed}")
         ax.axhline(goal, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xlabel("training examples seen (promoter-only model, SIMULATED)")
