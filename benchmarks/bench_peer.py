@@ -75,6 +75,7 @@ REFERENCE = SHARED / "reference" / "params"
 SHORKIE_FT_GFLOP = 14.07     # forward pass, one 16,384 bp sequence (DESIGN.md; re-measured here)
 CHROMS = ("chrI", "chrII", "chrIII")
 RESULT_TAG = "BENCH_PEER_RESULT "
+YZ_STATS = "SAD,logSED,D1,D2"        # yeastzoi's SNP statistics (SAD compared with baskerville's SUM)
 PROJECTS = ("yeastzoi", "baskerville")
 
 
@@ -458,8 +459,9 @@ def prepare_data(work: Path, inp: dict) -> Path:
     return e
 
 
-def write_vcf(path: Path, fasta: Path, n: int, seed: int = 7) -> Path:
-    """``n`` random SNVs over the FASTA's chromosomes (IDs v0…), sorted, REF from the FASTA."""
+def write_vcf(path: Path, fasta: Path, n: int, seed: int = 7, region: str | None = None) -> Path:
+    """``n`` random SNVs over the FASTA's chromosomes, or inside ``region`` ("chrII:100000-140000",
+    1-based inclusive: a dense set), IDs v0…, sorted, REF from the FASTA."""
     import numpy as np
     import pysam
     rng = np.random.default_rng(seed)
@@ -468,9 +470,15 @@ def write_vcf(path: Path, fasta: Path, n: int, seed: int = 7) -> Path:
         names = list(lengths)
         w = np.array([lengths[c] for c in names], float)
         rows = set()
+        if region:
+            rc_, span = region.split(":")
+            r_lo, r_hi = (int(v) for v in span.replace(",", "").split("-"))
         while len(rows) < n:
-            c = names[rng.choice(len(names), p=w / w.sum())]
-            pos = int(rng.integers(1, lengths[c] + 1))
+            if region:
+                c, pos = rc_, int(rng.integers(r_lo, r_hi + 1))
+            else:
+                c = names[rng.choice(len(names), p=w / w.sum())]
+                pos = int(rng.integers(1, lengths[c] + 1))
             ref = fa.fetch(c, pos - 1, pos).upper()
             if ref in "ACGT":
                 rows.add((c, pos, ref))
@@ -504,11 +512,17 @@ def make_model(args, work: Path, spec: Path, targets: Path, tracks: int, strand_
 
 
 # ------------------------------------------------------------------------------- SAD agreement
-def snp_commands(args, project, model_dir: Path, vcf: Path, fasta: Path, out: Path, rc: bool) -> list:
+def snp_commands(args, project, model_dir: Path, vcf: Path, fasta: Path, out: Path, rc: bool,
+                 mode: str = "exact") -> list:
+    """The scoring command of one project; yeastzoi ``mode``: exact (each variant centred in its
+    own window, tower reuse on), whole-alt (same, every alternative predicted whole) or
+    cluster:BP (variants within BP share a window: ``--cluster-bp BP``)."""
     params, model, targets = model_dir / "params.json", model_dir / "model.h5", model_dir / "targets.txt"
     if project == "yeastzoi":
-        return yz_script("yeastzoi_snp.py") + [params, model, vcf, "-f", fasta, "-o", out, "--stats", "SAD",
-                                               "--targets", targets, "-q"] + (["--rc"] if rc else [])
+        extra = (["--whole-alt"] if mode == "whole-alt" else
+                 ["--cluster-bp", mode.split(":")[1]] if mode.startswith("cluster:") else [])
+        return yz_script("yeastzoi_snp.py") + [params, model, vcf, "-f", fasta, "-o", out, "--stats", YZ_STATS,
+                                               "--targets", targets, "-q"] + (["--rc"] if rc else []) + extra
     return [args.peer_python, PEER_SCRIPTS / "hound_snp.py", "-f", fasta, "-o", out, "--stats", "SUM",
             "-t", targets] + (["--rc"] if rc else []) + [params, model, vcf]
 
@@ -711,55 +725,94 @@ def cmd_epoch(args, work: Path) -> dict:
 def snp_setup(args, work: Path):
     inp = prepare_genome_and_tracks(work)
     model = make_model(args, work, Path(args.finetune_spec), inp["targets"], tracks=16)
-    vcf = write_vcf(work / f"snv{args.variants}.vcf", inp["fasta"], args.variants)
+    tag = f"snv{args.variants}" + (f"_{args.region.replace(':', '_')}" if args.region else "")
+    vcf = write_vcf(work / f"{tag}.vcf", inp["fasta"], args.variants, region=args.region)
     return inp, model, vcf
+
+
+def compare_modes(a_h5: Path, b_h5: Path) -> dict:
+    """Per statistic: Pearson r, largest |difference| and largest |score| of two yeastzoi runs
+    of the same variants (rows matched by variant ID)."""
+    import h5py
+    import numpy as np
+    out = {}
+    with h5py.File(a_h5, "r") as fa, h5py.File(b_h5, "r") as fb:
+        ia, ib = _h5_strings(fa["snp"]), _h5_strings(fb["snp"])
+        rows = [ib.index(v) for v in ia]
+        for stat in YZ_STATS.split(","):
+            x, y = fa[stat][()].astype(np.float64), fb[stat][()].astype(np.float64)[rows]
+            ok = np.isfinite(x) & np.isfinite(y)
+            out[stat] = {"pearson_r": float(np.corrcoef(x[ok], y[ok])[0, 1]),
+                         "max_abs_diff": float(np.abs(x[ok] - y[ok]).max()),
+                         "max_abs_score": float(np.abs(x[ok]).max())}
+    return out
 
 
 def cmd_snp(args, work: Path) -> dict:
     inp, model, vcf = snp_setup(args, work)
     n_peer = args.peer_variants or args.variants
     vcfs = {"yeastzoi": vcf, "baskerville": vcf if n_peer >= args.variants else
-            head_vcf(vcf, work / f"snv{args.variants}_first{n_peer}.vcf", n_peer)}
+            head_vcf(vcf, work / f"{vcf.stem}_first{n_peer}.vcf", n_peer)}
     counts = {"yeastzoi": args.variants, "baskerville": min(n_peer, args.variants)}
     rcs = {"both": [False, True], "on": [True], "off": [False]}[args.rc]
+    modes = [m.strip() for m in args.yz_modes.split(",") if m.strip()]
+    runs = [("yeastzoi", m) for m in modes] + [("baskerville", None)]
     rows = []
+
+    def out_dir(project, mode, r, rc):
+        tag = project if project == "baskerville" else f"{project}_{mode.replace(':', '')}"
+        return work / f"snp_{tag}_{r}{'_rc' if rc else ''}"
+
     for rc in rcs:
         for r in range(args.rounds):
-            for project in order(r):
-                out = work / f"snp_{project}_{r}{'_rc' if rc else ''}"
+            for project, mode in (runs if r % 2 == 0 else runs[::-1]):
+                out = out_dir(project, mode, r, rc)
                 shutil.rmtree(out, ignore_errors=True)
-                label = f"snp {counts[project]} SNVs rc={rc} {project} round {r + 1}"
+                name = project if mode is None else f"yeastzoi[{mode}]"
+                label = f"snp {counts[project]} SNVs rc={rc} {name} round {r + 1}"
                 la = wait_quiet(args, label)
-                run = run_measured(snp_commands(args, project, model, vcfs[project], inp["fasta"], out, rc),
-                                   work / "logs" / f"snp_{project}_{r}{'_rc' if rc else ''}.log",
+                run = run_measured(snp_commands(args, project, model, vcfs[project], inp["fasta"], out, rc,
+                                                mode or "exact"),
+                                   work / "logs" / f"{out.name}.log",
                                    env={"PYTHONPATH": str(ROOT / "src")} if project == "yeastzoi" else None)
-                run.update(project=project, round=r + 1, rc=rc, variants=counts[project], load_before=la,
-                           variants_per_s=counts[project] / run["wall_s"])
+                run.update(project=project, mode=mode, round=r + 1, rc=rc, variants=counts[project],
+                           load_before=la, variants_per_s=counts[project] / run["wall_s"])
                 rows.append(run)
                 print(f"{label}: {run['wall_s']:.1f} s = {run['variants_per_s']:.2f} SNV/s, load "
                       f"{run['load_mean']:.2f}, peak RSS {run['peak_rss_mb']:.0f} MB", flush=True)
     summary = []
     for rc in rcs:
-        e = {"rc": rc}
-        for project in PROJECTS:
-            rs = [x for x in rows if x["project"] == project and x["rc"] == rc]
-            e[project] = {"variants": counts[project], "wall_s": median([x["wall_s"] for x in rs]),
-                          "variants_per_s": median([x["variants_per_s"] for x in rs])}
-        e["ratio"] = ratio(e["yeastzoi"]["variants_per_s"], e["baskerville"]["variants_per_s"])
+        bk = [x for x in rows if x["project"] == "baskerville" and x["rc"] == rc]
+        bk_rate = median([x["variants_per_s"] for x in bk])
+        e = {"rc": rc, "baskerville": {"variants": counts["baskerville"], "wall_s": median([x["wall_s"] for x in bk]),
+                                       "variants_per_s": bk_rate}}
+        for mode in modes:
+            rs = [x for x in rows if x["project"] == "yeastzoi" and x["mode"] == mode and x["rc"] == rc]
+            rate = median([x["variants_per_s"] for x in rs])
+            e[f"yeastzoi[{mode}]"] = {"variants": counts["yeastzoi"], "wall_s": median([x["wall_s"] for x in rs]),
+                                      "variants_per_s": rate, "ratio": ratio(rate, bk_rate)}
+            print(f"SNVs rc={rc}: yeastzoi[{mode}] {rate:.2f} SNV/s ({counts['yeastzoi']} in "
+                  f"{e[f'yeastzoi[{mode}]']['wall_s']:.0f} s), baskerville {bk_rate:.3f} SNV/s "
+                  f"({counts['baskerville']} in {e['baskerville']['wall_s']:.0f} s): ratio {ratio(rate, bk_rate):.2f}")
         summary.append(e)
-        print(f"SNVs rc={rc}: yeastzoi {e['yeastzoi']['variants_per_s']:.2f} SNV/s ({counts['yeastzoi']} in "
-              f"{e['yeastzoi']['wall_s']:.0f} s), baskerville {e['baskerville']['variants_per_s']:.2f} SNV/s "
-              f"({counts['baskerville']} in {e['baskerville']['wall_s']:.0f} s): ratio {e['ratio']:.2f}")
-    agree = []
-    for rc in rcs:       # the SADs of the last timed round (baskerville's variants: all or the first N)
-        last = args.rounds - 1
-        cmp = compare_sad(work / f"snp_yeastzoi_{last}{'_rc' if rc else ''}" / "scores.h5",
-                          work / f"snp_baskerville_{last}{'_rc' if rc else ''}" / "scores.h5", model / "targets.txt")
-        cmp["rc"] = rc
+    agree, mode_diffs = [], []
+    last = args.rounds - 1
+    for rc in rcs:       # the scores of the last timed round (baskerville's variants: all or the first N)
+        first = modes[0]
+        cmp = compare_sad(out_dir("yeastzoi", first, last, rc) / "scores.h5",
+                          out_dir("baskerville", None, last, rc) / "scores.h5", model / "targets.txt")
+        cmp.update(rc=rc, yeastzoi_mode=first)
         agree.append(cmp)
         print_agreement(cmp)
-    return {"rows": rows, "summary": summary, "agreement": agree, "model": str(model / "model.h5"),
-            "vcf": str(vcf)}
+        for mode in modes[1:]:
+            d = compare_modes(out_dir("yeastzoi", first, last, rc) / "scores.h5",
+                              out_dir("yeastzoi", mode, last, rc) / "scores.h5")
+            mode_diffs.append({"rc": rc, "a": first, "b": mode, "stats": d})
+            for stat, v in d.items():
+                print(f"yeastzoi[{first}] vs yeastzoi[{mode}] rc={rc} {stat}: r {v['pearson_r']:.6f}, max |diff| "
+                      f"{v['max_abs_diff']:.3g} (max |score| {v['max_abs_score']:.3g})", flush=True)
+    return {"rows": rows, "summary": summary, "agreement": agree, "mode_differences": mode_diffs,
+            "model": str(model / "model.h5"), "vcf": str(vcf), "region": args.region, "yz_modes": modes}
 
 
 def agreement_runs(args, work, model, vcf, fasta, rcs) -> list:
@@ -925,6 +978,10 @@ def parse_args(argv=None):
     g.add_argument("--variants", type=int, default=60)
     g.add_argument("--peer-variants", type=int, default=None, help="baskerville scores only the first N [all]")
     g.add_argument("--rc", choices=["both", "on", "off"], default="both")
+    g.add_argument("--region", help="draw the SNVs inside this region, e.g. chrII:100001-140000 (a dense set)")
+    g.add_argument("--yz-modes", default="exact",
+                   help="yeastzoi runs, comma-separated: exact (tower reuse), whole-alt, cluster:BP [exact]; "
+                        "the first is compared with baskerville, the others with the first")
     g.add_argument("--agree-variants", type=int, default=60)
     args = ap.parse_args(argv)
     args.batch_list = [int(b) for b in args.batches.split(",")]
@@ -955,7 +1012,7 @@ def main(argv=None):
     if args.json:
         path = Path(args.json)
         allres = json.loads(path.read_text()) if path.exists() else {}
-        key = {"step": f"step_{args.specs.replace(',', '_')}", "snp": f"snp_{args.variants}"}.get(args.command,
+        key = {"step": f"step_{args.specs.replace(',', '_')}", "snp": f"snp_{args.variants}" + ("_dense" if args.region else "")}.get(args.command,
                                                                                                 args.command)
         allres[key] = result
         path.parent.mkdir(parents=True, exist_ok=True)

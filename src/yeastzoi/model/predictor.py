@@ -5,6 +5,7 @@ interpretation goes through :class:`Predictor`.
                      species="s288c", batch_size=8)
     y = pred.predict(x)                          # (models, B, target_length, T)
     y = pred.predict_codes(codes)                # from base codes, species channel set
+    y_ref, y_alt = pred.predict_edits(codes, alt_codes, ref_index)   # references + edited copies
     for windows, y in pred.stream(genome, windows): ...   # streaming over genome windows
     mean, sd = pred.mean_std(y, sheet=targets)   # ensemble mean (and spread) in coverage units
 
@@ -26,6 +27,9 @@ What it does, in one place:
   compiled predict function is used the last batch is zero-padded, so it is traced once.
   ``compiled=None`` decides from the work announced with :meth:`expect` (compiled above
   :data:`COMPILE_MIN_BATCHES` batches; tracing costs several eager calls);
+* **edited sequences** (:meth:`predict_edits`): an alternative that differs from its
+  reference in a short span reuses the reference's convolutional tower
+  (:mod:`yeastzoi.model.local_edits`), the same outputs for about half the work;
 * **streaming** (:meth:`stream`): windows of a genome encoded and predicted batch by batch,
   in order, so memory is one batch whatever the genome size.
 """
@@ -129,6 +133,9 @@ class Predictor:
         self._species = species
         self._species_index = _UNSET
         self._geometry = None
+        self.reuse_tower = True
+        self.edit_counts = {}       # of the last predict_edits: alternatives reused / whole / unchanged
+        self._splits = {}
 
     def _member_fn(self, m):
         if is_seqnn(m):
@@ -210,22 +217,24 @@ class Predictor:
         if self.compiled is None:
             self.compiled = -(-int(n_sequences) // self.batch_size) > COMPILE_MIN_BATCHES
 
-    def map_batches(self, fn: Callable, x: np.ndarray):
-        """Apply ``fn`` (a Keras model / function of a batch) to ``x`` in batches of
-        :attr:`batch_size`; the one batching loop. ``fn`` may return one array or a list;
-        the result is concatenated along the batch axis (a list for list outputs)."""
-        n, bs = len(x), self.batch_size
+    def map_batches(self, fn: Callable, x):
+        """Apply ``fn`` (a Keras model / function of a batch) to ``x`` (an array, or a list of
+        arrays of one length for a model of several inputs) in batches of :attr:`batch_size`;
+        the one batching loop. ``fn`` may return one array or a list; the result is
+        concatenated along the batch axis (a list for list outputs)."""
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        n, bs = len(xs[0]), self.batch_size
         compiled = self.compiled if self.compiled is not None else -(-n // bs) > COMPILE_MIN_BATCHES
         call = fn
         if hasattr(fn, "predict_on_batch"):
             call = fn.predict_on_batch if compiled else (lambda xb: fn(xb, training=False))
         parts = []
         for i in range(0, n, bs):
-            xb = x[i:i + bs]
-            k = len(xb)
+            xb = [v[i:i + bs] for v in xs]
+            k = len(xb[0])
             if compiled and k < bs:
-                xb = np.concatenate([xb, np.zeros((bs - k,) + xb.shape[1:], xb.dtype)])
-            y = call(xb)
+                xb = [np.concatenate([v, np.zeros((bs - k,) + v.shape[1:], v.dtype)]) for v in xb]
+            y = call(xb if isinstance(x, (list, tuple)) else xb[0])
             ys = [np.asarray(v)[:k] for v in y] if isinstance(y, (list, tuple)) else np.asarray(y)[:k]
             parts.append(ys)
         if not parts:
@@ -250,6 +259,94 @@ class Predictor:
     def predict_codes(self, codes, mask=None) -> np.ndarray:
         """:meth:`predict` of :meth:`encode` (codes (B, L) → (M, B, target_length, T))."""
         return self.predict(self.encode(codes, mask))
+
+    def predict_edits(self, codes, alt_codes, ref_index) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions of reference windows and of edited copies of them: ``codes`` (N, L)
+        reference base codes, ``alt_codes`` (K, L) alternative windows, ``ref_index`` (K,) the
+        reference row each alternative edits. Returns ((M, N, bins, T), (M, K, bins, T)).
+
+        With :attr:`reuse_tower` (default) a SeqNN member computes an alternative that differs
+        from its reference in a short span by recomputing only the affected tower positions
+        (:mod:`yeastzoi.model.local_edits`; the same outputs within float tolerance, about half
+        the work for a Shorkie model); other alternatives (indels shift their window) are
+        predicted whole, as with ``reuse_tower=False``."""
+        codes, alt_codes = np.asarray(codes), np.asarray(alt_codes)
+        ref_index = np.asarray(ref_index, dtype=np.int64)
+        self.edit_counts = {"reused": 0, "whole": len(alt_codes), "unchanged": 0}
+        if not self.reuse_tower or not len(alt_codes):
+            y = self.predict_codes(np.concatenate([codes, alt_codes]) if len(alt_codes) else codes)
+            return y[:, :len(codes)], y[:, len(codes):]
+        x_ref, x_alt = self.encode(codes), self.encode(alt_codes)
+        y_ref, y_alt = [], []
+        for m, fn in zip(self.members, self.fns):
+            split = self._split(m)
+            if split is None:
+                y = np.asarray(self.map_batches(fn, np.concatenate([x_ref, x_alt])), np.float32)
+                y_ref.append(y[:len(x_ref)])
+                y_alt.append(y[len(x_ref):])
+                continue
+            views = [(s, rc) for s in self.shifts for rc in ((False, True) if self.rc else (False,))]
+            r_sum = a_sum = 0.0
+            for v, (s, rc) in enumerate(views):
+                r, a = self._edits_one_view(split, m, x_ref, x_alt, ref_index, s, rc, count=v == 0)
+                r_sum, a_sum = r_sum + r, a_sum + a
+            y_ref.append(np.asarray(r_sum / len(views), np.float32))
+            y_alt.append(np.asarray(a_sum / len(views), np.float32))
+        return np.stack(y_ref), np.stack(y_alt)
+
+    def _split(self, member):
+        from .local_edits import tower_split
+        if not is_seqnn(member):
+            return None
+        key = id(member)
+        if key not in self._splits:
+            split = tower_split(member.models[self.head])
+            self._splits[key] = split if split is not None and split.worthwhile else None
+        return self._splits[key]
+
+    def _edits_one_view(self, split, member, x_ref, x_alt, ref_index, shift: int, rc: bool,
+                        count: bool = False):
+        """(ref, alt) predictions of one (shift, strand) view of a member's ensemble;
+        ``count``: record in :attr:`edit_counts` how each alternative was computed."""
+        from .layers import ReverseComplement, ShiftSequence, UnreverseOutput
+        from .local_edits import diff_span
+
+        def view(x):
+            x = np.asarray(ShiftSequence(shift)(x)) if shift else x
+            return np.asarray(ReverseComplement()(x)) if rc else x
+
+        vr, va = view(x_ref), view(x_alt)
+        # references and alternatives both go tower → rest, so their difference carries
+        # no rounding from two different graphs
+        front = _as_list(self.map_batches(split.tower, vr))
+        y_ref = np.asarray(self.map_batches(split.rest, front), np.float32)
+        y_alt = np.empty((len(va),) + y_ref.shape[1:], np.float32)
+        patched, whole = [], []
+        for k, ri in enumerate(ref_index):
+            span = diff_span(vr[ri], va[k])
+            if span is None:
+                y_alt[k] = y_ref[ri]
+                continue
+            w = split.window(span)
+            (patched if w is not None else whole).append((k, w))
+        if count:
+            self.edit_counts = {"reused": len(patched), "whole": len(whole),
+                                "unchanged": len(va) - len(patched) - len(whole)}
+        if patched:
+            P = split.patch_bp
+            subs = np.stack([va[k, w[0]:w[0] + P] for k, w in patched])
+            sub_front = _as_list(self.map_batches(split.patch, subs))
+            spliced = [split.splice([f[ref_index[k]] for f in front], [f[j] for f in sub_front], *w)
+                       for j, (k, w) in enumerate(patched)]
+            y = self.map_batches(split.rest, [np.stack(t) for t in zip(*spliced)])
+            y_alt[[k for k, _ in patched]] = y
+        if whole:
+            idx = [k for k, _ in whole]
+            y_alt[idx] = self.map_batches(member.models[self.head], va[idx])
+        if rc:
+            unrev = UnreverseOutput(member.meta.get("strand_pair"))
+            y_ref, y_alt = np.asarray(unrev(y_ref)), np.asarray(unrev(y_alt))
+        return y_ref, y_alt
 
     def stream(self, genome, windows: Sequence, progress: Callable[[int], None] | None = None
                ) -> Iterable[tuple[list, np.ndarray]]:
@@ -279,6 +376,10 @@ class Predictor:
         elif std:
             sd = y.std(axis=0)
         return mean, sd
+
+
+def _as_list(y) -> list:
+    return list(y) if isinstance(y, (list, tuple)) else [y]
 
 
 def as_predictor(model, **options) -> Predictor:

@@ -66,6 +66,7 @@ def prepare_scoring(models, opts, targets_df) -> tuple[Predictor, bool]:
     if opts.untransform and targets_df is None:
         log.warning("no targets sheet: scores are in the model's transformed space "
                     "(give --targets to untransform)")
+    pred.reuse_tower = bool(opts.reuse_tower)
     pred.species_index  # resolve (and log) the species channel before any work
     return pred, do_untransform
 
@@ -78,6 +79,7 @@ def run_settings(pred: Predictor, model_paths, opts, do_untransform: bool, mode:
             "num_models": pred.num_models, "rc": bool(pred.rc), "shifts": [int(s) for s in pred.shifts],
             "untransformed": bool(do_untransform), "stats": list(opts.stats), "stitch": opts.stitch,
             "cluster_bp": int(opts.cluster_bp), "sed_bp": int(opts.sed_bp),
+            "reuse_tower": bool(opts.reuse_tower),
             "species": pred.species_name,
             "seq_length": int(meta["seq_length"]), "pool_width": int(meta["pool_width"] or 1),
             "crop_bp": int(meta.get("crop_bp") or 0), "target_length": int(meta["target_length"]),
@@ -192,19 +194,17 @@ def chunk_jobs(jobs: list[Job], chunk_seqs: int = 64) -> list[list[Job]]:
 
 
 def _chunk_codes(chunk, genome, variants, L: int, stitch: str):
-    """(codes (N, L), window → ref row, alt row per job) of one chunk."""
+    """(reference codes (N, L), alternative codes (K, L), window → reference row) of one
+    chunk; alternative k belongs to job k."""
     win_index: dict = {}
-    seqs = []
+    refs = []
     for job in chunk:
         key = (job.chrom, job.start)
         if key not in win_index:
-            win_index[key] = len(seqs)
-            seqs.append(ref_codes(genome, job.chrom, job.start, L))
-    alt_index = []
-    for job in chunk:
-        alt_index.append(len(seqs))
-        seqs.append(alt_codes(genome, variants[job.vi], job.start, L, job.stitch or stitch))
-    return np.stack(seqs), win_index, alt_index
+            win_index[key] = len(refs)
+            refs.append(ref_codes(genome, job.chrom, job.start, L))
+    alts = [alt_codes(genome, variants[job.vi], job.start, L, job.stitch or stitch) for job in chunk]
+    return np.stack(refs), np.stack(alts), win_index
 
 
 def run_jobs(pred: Predictor, genome, variants, jobs: list[Job], n_rows: int, stats, stitch: str,
@@ -218,10 +218,11 @@ def run_jobs(pred: Predictor, genome, variants, jobs: list[Job], n_rows: int, st
     out = {s: np.full((pred.num_models, n_rows, T), np.nan, np.float32) for s in stats}
     pred.expect(len({(j.chrom, j.start) for j in jobs}) + len(jobs))
     reported: set = set()
+    counts = {"reused": 0, "whole": 0, "unchanged": 0}
     for chunk in chunk_jobs(jobs, chunk_seqs):
-        codes, win_index, alt_index = _chunk_codes(chunk, genome, variants, L, stitch)
+        refs, alts, win_index = _chunk_codes(chunk, genome, variants, L, stitch)
         rows, em, am, tm, ri, ai = [], [], [], [], [], []
-        for job, a in zip(chunk, alt_index):
+        for a, job in enumerate(chunk):
             for row, emask, amask, tmask in job.readouts:
                 rows.append(row)
                 em.append(emask)
@@ -230,12 +231,14 @@ def run_jobs(pred: Predictor, genome, variants, jobs: list[Job], n_rows: int, st
                 ri.append(win_index[(job.chrom, job.start)])
                 ai.append(a)
         if rows:
-            y = pred.predict_codes(codes)                     # (M, N, bins, T)
+            y_ref, y_alt = pred.predict_edits(refs, alts, [win_index[(j.chrom, j.start)] for j in chunk])
+            for k, n in pred.edit_counts.items():
+                counts[k] += n
             if do_untransform and targets_df is not None:
-                y = untransform(y, targets_df)
+                y_ref, y_alt = untransform(y_ref, targets_df), untransform(y_alt, targets_df)
             em, am, tmask = np.stack(em), np.stack(am), np.stack(tm)
             for mi in range(pred.num_models):
-                res = compute_stats(y[mi][ri], y[mi][ai], stats, effect_mask=em, all_mask=am)
+                res = compute_stats(y_ref[mi][ri], y_alt[mi][ai], stats, effect_mask=em, all_mask=am)
                 for s in stats:
                     v = res[s]
                     v[~tmask] = np.nan
@@ -244,4 +247,6 @@ def run_jobs(pred: Predictor, genome, variants, jobs: list[Job], n_rows: int, st
             new = {job.vi for job in chunk} - reported
             reported |= new
             progress(len(new))
+    log.info("alternative sequences: %d from their reference's tower, %d predicted whole, %d equal to "
+             "their reference", counts["reused"], counts["whole"], counts["unchanged"])
     return out

@@ -14,7 +14,12 @@ A variant's window is ``seq_length`` bp with the variant's first REF base at 0-b
 With ``cluster_bp > 0`` nearby variants share one window and one reference prediction
 (:func:`yeastzoi.score.engine.cluster_windows`); with ``cluster_bp = 0`` (default) only
 variants at the same position (e.g. split multi-allelic records) share a window.
-Alternative sequences and indel stitching: :mod:`yeastzoi.score.sequences`.
+Alternative sequences and indel stitching: :mod:`yeastzoi.score.sequences`. An alternative
+that differs from its reference window in a short span (SNVs, MNPs) reuses the reference's
+convolutional tower and recomputes only the positions the edit reaches
+(:meth:`yeastzoi.model.predictor.Predictor.predict_edits`, :mod:`yeastzoi.model.local_edits`:
+the same scores within float tolerance, about half the work of a Shorkie forward pass);
+``ScoreOptions(reuse_tower=False)`` / ``--whole-alt`` predicts every alternative whole.
 
 Predictions and statistics
 --------------------------
