@@ -67,8 +67,28 @@ def test_models_without_a_local_prefix_are_not_split():
     x = keras.Input((256, 4))
     conv_only = keras.Model(x, keras.layers.Conv1D(3, 5, padding="same")(x))
     assert tower_split(conv_only) is None                 # nothing global to cut at
-    aug = SeqNN(tiny_params(["model.augment_rc=true"])["model"])
-    assert tower_split(aug.model) is None                 # stochastic RC at the input is global
+    y = keras.layers.Flatten()(x)
+    assert tower_split(keras.Model(x, keras.layers.Dense(2)(y))) is None   # global at the input
+
+
+def test_training_augmentation_is_the_identity_at_inference():
+    """The shipped track models carry augment_rc / augment_shift: their split passes the RC flag
+    (no positions) from the reference and predicts edits exactly as whole."""
+    aug = SeqNN(tiny_params(["model.augment_rc=true", "model.augment_shift=3"])["model"],
+                meta={"strand_pair": [0, 2, 1, 3]})
+    fan_in_weights(aug.model, seed=6)
+    split = tower_split(aug.model)
+    assert sorted(split.resolution) == [0, 16, 32, 64, 128, 128] and split.extent == 518
+    codes, alts, ref_index = _edits(seed=2)
+    pred = Predictor(aug, batch_size=4)
+    y_ref, y_alt = pred.predict_edits(codes, alts, ref_index)
+    assert pred.edit_counts["reused"] == 9
+    pred.reuse_tower = False
+    z_ref, z_alt = pred.predict_edits(codes, alts, ref_index)
+    scale = float(np.abs(z_alt).max())
+    assert np.abs(z_alt - z_ref[:, ref_index]).max() > 1e-3
+    np.testing.assert_allclose(y_alt, z_alt, rtol=0, atol=1e-5 * scale)
+    np.testing.assert_allclose(y_ref, z_ref, rtol=0, atol=1e-5 * scale)
 
 
 def _edits(seed=0, n_ref=3):
@@ -124,8 +144,8 @@ def test_spliced_tower_equals_the_edited_sequences_own(net):
         r = ref_index[k]
         start, lo, hi = split.window(diff_span(x_ref[r], x_alt[k]))
         sub = split.patch.predict_on_batch(x_alt[k:k + 1, start:start + split.patch_bp])
-        spliced = split.splice([f[r] for f in ref_front], [f[0] for f in sub], start, lo, hi)
-        for got, want, res in zip(spliced, alt_front, split.resolution):
+        spliced = split.splice(ref_front, [r], sub, [(start, lo, hi)])
+        for got, want, res in zip([t[0] for t in spliced], alt_front, split.resolution):
             np.testing.assert_allclose(got, want[k], rtol=1e-5, atol=1e-5)
             # the whole edited tower keeps the reference's values outside the affected region
             outside = np.ones(len(got), bool)

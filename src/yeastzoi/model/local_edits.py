@@ -21,9 +21,11 @@ Conv1D / SeparableConv1D / DepthwiseConv1D with "same" padding and stride 1 (+ d
 on each side, conservatively the whole kernel), pooling with stride = size (resolution × size),
 UpSampling1D (resolution ÷ size, + r), and position-wise layers (Dense, BatchNormalization
 and LayerNormalization over channels, activations, Dropout, Scale, Add/Multiply/Average).
-Anything else (attention, cropping, flattening, training-time augmentation) is global. A model
-with no local prefix (or a training-mode call) is not split: :func:`tower_split` returns None
-and callers predict the edited sequence whole.
+Training-time augmentation is the identity at inference: StochasticShift is position-wise there,
+and StochasticReverseComplement passes the sequence on and gives a flag without positions (zero)
+that the output's SwitchReverse reads. Anything else (attention, cropping, flattening) is global.
+The split serves inference only. A model with no local prefix is not split: :func:`tower_split`
+returns None and callers predict the edited sequence whole.
 """
 from __future__ import annotations
 
@@ -43,8 +45,13 @@ _CONVS = (keras.layers.Conv1D, keras.layers.SeparableConv1D, keras.layers.Depthw
 
 def _positionwise_extra():
     from .blocks import Activate
-    from .layers import Scale
-    return (Activate, Scale)
+    from .layers import Scale, StochasticShift
+    return (Activate, Scale, StochasticShift)       # StochasticShift: the identity at inference
+
+
+#: a frontier tensor without positions (StochasticReverseComplement's flag, zero at inference):
+#: an alternative takes its reference's value
+CONSTANT = 0
 
 
 def _local_rule(layer, res_in: float, ext_in: float):
@@ -84,7 +91,7 @@ class TowerSplit:
         self.model = model
         self.resolution = [int(r) for r in resolution]
         self.extent = int(math.ceil(extent))
-        self.align = max(self.resolution)
+        self.align = max(self.resolution)          # CONSTANT (0) tensors never are the max
         L = int(model.inputs[0].shape[1])
         self.seq_length = L
         # the affected region is the edit ± extent; it is exact when at least extent bp of
@@ -118,15 +125,18 @@ class TowerSplit:
         high_ok = start + P == L or start + P - aff_hi >= e
         return (start, aff_lo, aff_hi) if low_ok and high_ok else None
 
-    def splice(self, ref_frontier: list, sub_frontier: list, start: int, aff_lo: int, aff_hi: int) -> list:
-        """The alt frontier of one sequence: copies of ``ref_frontier`` ((len_i, C_i) arrays)
-        with the positions covering [aff_lo, aff_hi) bp taken from ``sub_frontier`` (the
-        sub-window at ``start`` bp)."""
+    def splice(self, ref_frontier: list, ref_rows, sub_frontier: list, windows: list) -> list:
+        """Frontier tensors (K, len_i, C_i) of K alternatives: rows ``ref_rows`` of the
+        references' ``ref_frontier`` (N, len_i, C_i) with, for alternative j, the positions
+        covering [aff_lo, aff_hi) bp of ``windows[j]`` = (start, aff_lo, aff_hi) taken from
+        row j of ``sub_frontier`` (the sub-windows' tensors)."""
         out = []
         for ref, sub, r in zip(ref_frontier, sub_frontier, self.resolution):
-            i0, i1, o = aff_lo // r, aff_hi // r, start // r
-            t = ref.copy()
-            t[i0:i1] = sub[i0 - o:i1 - o]
+            t = ref[np.asarray(ref_rows)]                     # a copy
+            if r != CONSTANT:
+                for j, (start, lo, hi) in enumerate(windows):
+                    i0, i1, o = lo // r, hi // r, start // r
+                    t[j, i0:i1] = sub[j, i0 - o:i1 - o]
             out.append(t)
         return out
 
@@ -173,14 +183,17 @@ def tower_split(model, max_edit_bp: int = 64) -> TowerSplit | None:
         ins = node.arguments.keras_tensors
         got = [visit(a) for a in ins]
         for a in ins:
-            consumers.setdefault(id(a), []).append(t)
-        res = None
+            consumers.setdefault(id(a), []).extend(node.outputs)
+        outs = [None] * len(node.outputs)
         if ins and all(g is not None for g in got) and len({g[0] for g in got}) == 1:
-            res = _local_rule(op, got[0][0], max(g[1] for g in got))
-        for o in node.outputs:
-            info[id(o)] = res
+            if type(op).__name__ == "StochasticReverseComplement":     # (sequence, flag)
+                outs = [got[0], (CONSTANT, 0.0)]
+            else:
+                outs = [_local_rule(op, got[0][0], max(g[1] for g in got))] * len(outs)
+        for o, v in zip(node.outputs, outs):
+            info[id(o)] = v
             tensors[id(o)] = o
-        return res
+        return info[id(t)]
 
     out = model.outputs[0]
     visit(out)
@@ -195,9 +208,10 @@ def tower_split(model, max_edit_bp: int = 64) -> TowerSplit | None:
     if not frontier or any(t is x0 for t in frontier):
         return None
     resolution = [info[id(t)][0] for t in frontier]
-    if any(r != int(r) or r < 1 or max(resolution) % r for r in resolution):
+    positional = [r for r in resolution if r != CONSTANT]
+    if not positional or any(r != int(r) or r < 1 or max(positional) % r for r in positional):
         return None
-    if int(model.inputs[0].shape[1]) % max(resolution):
+    if int(model.inputs[0].shape[1]) % max(positional):
         return None
     extent = max(info[id(t)][1] for t in frontier)
     return TowerSplit(model, frontier, resolution, extent, max_edit_bp)

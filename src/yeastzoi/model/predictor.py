@@ -336,10 +336,9 @@ class Predictor:
             P = split.patch_bp
             subs = np.stack([va[k, w[0]:w[0] + P] for k, w in patched])
             sub_front = _as_list(self.map_batches(split.patch, subs))
-            spliced = [split.splice([f[ref_index[k]] for f in front], [f[j] for f in sub_front], *w)
-                       for j, (k, w) in enumerate(patched)]
-            y = self.map_batches(split.rest, [np.stack(t) for t in zip(*spliced)])
-            y_alt[[k for k, _ in patched]] = y
+            ks = [k for k, _ in patched]
+            spliced = split.splice(front, ref_index[ks], sub_front, [w for _, w in patched])
+            y_alt[ks] = self.map_batches(split.rest, spliced)
         if whole:
             idx = [k for k, _ in whole]
             y_alt[idx] = self.map_batches(member.models[self.head], va[idx])
