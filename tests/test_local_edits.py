@@ -69,6 +69,12 @@ def test_models_without_a_local_prefix_are_not_split():
     assert tower_split(conv_only) is None                 # nothing global to cut at
     y = keras.layers.Flatten()(x)
     assert tower_split(keras.Model(x, keras.layers.Dense(2)(y))) is None   # global at the input
+    # a norm over channels is local; one over positions (a weight per position) is not
+    for axis, local in ((-1, True), (1, False)):
+        z = keras.layers.BatchNormalization(axis=axis)(keras.layers.Conv1D(4, 3, padding="same")(x))
+        split = tower_split(keras.Model(x, keras.layers.Dense(2)(keras.layers.Flatten()(z))))
+        cut_after = type(split.tower.outputs[0]._keras_history.operation).__name__
+        assert cut_after == ("BatchNormalization" if local else "Conv1D")
 
 
 def test_training_augmentation_is_the_identity_at_inference():

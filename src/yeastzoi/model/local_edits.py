@@ -67,6 +67,10 @@ def _local_rule(layer, res_in: float, ext_in: float):
         return (res_in * p, ext_in) if p == s else None
     if isinstance(layer, keras.layers.UpSampling1D):
         return res_in / int(layer.size), ext_in + res_in
+    if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization)):
+        axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+        if list(axis) not in ([-1], [2]):         # per channel only; per position is position-bound
+            return None
     if isinstance(layer, _POSITIONWISE + _positionwise_extra()):
         return res_in, ext_in
     return None
@@ -88,7 +92,6 @@ class TowerSplit:
     """
 
     def __init__(self, model, frontier, resolution, extent, max_edit_bp: int):
-        self.model = model
         self.resolution = [int(r) for r in resolution]
         self.extent = int(math.ceil(extent))
         self.align = max(self.resolution)          # CONSTANT (0) tensors never are the max
