@@ -113,4 +113,4 @@ def options_from_args(args) -> ScoreOptions:
                         untransform=not args.no_untransform, batch_size=args.batch_size,
                         cluster_bp=getattr(args, "cluster_bp", 0), stitch=getattr(args, "stitch", "left"),
                         sed_bp=getattr(args, "sed_bp", 1024), species=args.species,
-                        reuse_tower=not args.whole_alt).check()
+                        reuse_tower=not getattr(args, "whole_alt", False)).check()
