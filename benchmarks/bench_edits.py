@@ -22,6 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def workloads(L: int, rng):
@@ -53,13 +54,10 @@ def main(argv=None):
         from yeastzoi.model.seqnn import SeqNN
         spec = json.loads(Path(args.spec).read_text())["model"]
         spec["head"]["units"] = args.tracks
+        from bench_peer import _calibrate_batchnorm, _nontrivial_weights
         net = SeqNN(spec, num_features=4)
-        rng = np.random.default_rng(0)
-        for v in net.model.weights:       # non-trivial weights (fan-in scaled)
-            if "variance" in v.path:
-                v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
-            elif len(v.shape) >= 2:
-                v.assign(rng.normal(0, 1 / np.sqrt(np.prod(v.shape[:-1])), v.shape).astype("float32"))
+        _nontrivial_weights(net.model, 0)           # the SNP benchmark's model, built the same way
+        _calibrate_batchnorm(net.model, 0)
         name = f"{Path(args.spec).name} ({args.tracks} tracks, random weights)"
     else:
         from yeastzoi import zoo_model

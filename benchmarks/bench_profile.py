@@ -25,24 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-
-def matmul_peak(n=4096, reps=5) -> float:
-    """GFLOP/s of TensorFlow's fp32 n × n matmul (best of ``reps``)."""
-    import tensorflow as tf
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    f().numpy()
-    best = 1e9
-    for _ in range(reps):
-        t = time.perf_counter()
-        f().numpy()
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+from bench_peer import matmul_peak  # noqa: E402  (the yardstick every benchmark here uses)
 
 
 def op_ceilings(stages, batch: int, steps: int, peak: float) -> list[dict]:
@@ -230,7 +218,8 @@ def main(argv=None):
     fwd_all, tr_all = sum(r["forward_s"] for r in rows), tot_t
     print(f"{'sum of stages':28s} {total_gf:7.2f} {fwd_all:7.3f} {total_gf / fwd_all / peak * 100:7.0f}% "
           f"{tr_all:8.3f} {3 * total_gf / tr_all / peak * 100:8.0f}%")
-    print(f"whole model forward in one call: {whole_f:.3f} s ({total_gf / whole_f / peak * 100:.0f}% of peak)")
+    if args.stages is None:
+        print(f"whole model forward in one call: {whole_f:.3f} s ({total_gf / whole_f / peak * 100:.0f}% of peak)")
     ops = []
     if args.ops:
         ops, per_stage = op_ceilings(stages[:args.stages], args.batch, args.steps, peak)

@@ -50,6 +50,7 @@ _EXPORTS = {
     'StochasticReverseComplement': 'layers',
     'SwitchReverse': 'layers',
     'geometric_filters': 'layers',
+    'ensemble_views': 'seqnn',
     'TowerSplit': 'local_edits',
     'tower_split': 'local_edits',
     'diff_span': 'local_edits',

@@ -34,19 +34,18 @@ import math
 import keras
 import numpy as np
 
+from .blocks import Activate
+from .layers import Scale, StochasticReverseComplement, StochasticShift
+
 __all__ = ["TowerSplit", "tower_split", "diff_span"]
 
+#: StochasticShift is the identity at inference
 _POSITIONWISE = (keras.layers.Dense, keras.layers.BatchNormalization, keras.layers.LayerNormalization,
                  keras.layers.Activation, keras.layers.ReLU, keras.layers.Dropout, keras.layers.Add,
-                 keras.layers.Multiply, keras.layers.Average, keras.layers.InputLayer)
+                 keras.layers.Multiply, keras.layers.Average, keras.layers.InputLayer, Activate, Scale,
+                 StochasticShift)
 _POOLS = (keras.layers.MaxPooling1D, keras.layers.AveragePooling1D)
 _CONVS = (keras.layers.Conv1D, keras.layers.SeparableConv1D, keras.layers.DepthwiseConv1D)
-
-
-def _positionwise_extra():
-    from .blocks import Activate
-    from .layers import Scale, StochasticShift
-    return (Activate, Scale, StochasticShift)       # StochasticShift: the identity at inference
 
 
 #: a frontier tensor without positions (StochasticReverseComplement's flag, zero at inference):
@@ -71,7 +70,7 @@ def _local_rule(layer, res_in: float, ext_in: float):
         axis = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
         if list(axis) not in ([-1], [2]):         # per channel only; per position is position-bound
             return None
-    if isinstance(layer, _POSITIONWISE + _positionwise_extra()):
+    if isinstance(layer, _POSITIONWISE):
         return res_in, ext_in
     return None
 
@@ -189,7 +188,7 @@ def tower_split(model, max_edit_bp: int = 64) -> TowerSplit | None:
             consumers.setdefault(id(a), []).extend(node.outputs)
         outs = [None] * len(node.outputs)
         if ins and all(g is not None for g in got) and len({g[0] for g in got}) == 1:
-            if type(op).__name__ == "StochasticReverseComplement":     # (sequence, flag)
+            if isinstance(op, StochasticReverseComplement):      # (sequence, flag)
                 outs = [got[0], (CONSTANT, 0.0)]
             else:
                 outs = [_local_rule(op, got[0][0], max(g[1] for g in got))] * len(outs)

@@ -276,6 +276,8 @@ class Predictor:
         if not self.reuse_tower or not len(alt_codes):
             y = self.predict_codes(np.concatenate([codes, alt_codes]) if len(alt_codes) else codes)
             return y[:, :len(codes)], y[:, len(codes):]
+        from .seqnn import ensemble_views
+
         x_ref, x_alt = self.encode(codes), self.encode(alt_codes)
         y_ref, y_alt = [], []
         for m, fn in zip(self.members, self.fns):
@@ -285,11 +287,13 @@ class Predictor:
                 y_ref.append(y[:len(x_ref)])
                 y_alt.append(y[len(x_ref):])
                 continue
-            views = [(s, rc) for s in self.shifts for rc in ((False, True) if self.rc else (False,))]
+            views = ensemble_views(self.rc, self.shifts, m.meta.get("strand_pair"))
             r_sum = a_sum = 0.0
-            for v, (s, rc) in enumerate(views):
-                r, a = self._edits_one_view(split, m, x_ref, x_alt, ref_index, s, rc, count=v == 0)
-                r_sum, a_sum = r_sum + r, a_sum + a
+            for v, (prepare, finish) in enumerate(views):
+                r, a = self._edits_one_view(split, m, np.asarray(prepare(x_ref)), np.asarray(prepare(x_alt)),
+                                            ref_index, count=v == 0)
+                r_sum = r_sum + np.asarray(finish(r))
+                a_sum = a_sum + np.asarray(finish(a))
             y_ref.append(np.asarray(r_sum / len(views), np.float32))
             y_alt.append(np.asarray(a_sum / len(views), np.float32))
         return np.stack(y_ref), np.stack(y_alt)
@@ -304,18 +308,12 @@ class Predictor:
             self._splits[key] = split if split is not None and split.worthwhile else None
         return self._splits[key]
 
-    def _edits_one_view(self, split, member, x_ref, x_alt, ref_index, shift: int, rc: bool,
-                        count: bool = False):
-        """(ref, alt) predictions of one (shift, strand) view of a member's ensemble;
-        ``count``: record in :attr:`edit_counts` how each alternative was computed."""
-        from .layers import ReverseComplement, ShiftSequence, UnreverseOutput
+    def _edits_one_view(self, split, member, vr, va, ref_index, count: bool = False):
+        """(ref, alt) predictions of one ensemble view of a member (``vr``, ``va``: the view's
+        inputs; outputs as the plain model gives them); ``count``: record in
+        :attr:`edit_counts` how each alternative was computed."""
         from .local_edits import diff_span
 
-        def view(x):
-            x = np.asarray(ShiftSequence(shift)(x)) if shift else x
-            return np.asarray(ReverseComplement()(x)) if rc else x
-
-        vr, va = view(x_ref), view(x_alt)
         # references and alternatives both go tower → rest, so their difference carries
         # no rounding from two different graphs
         front = _as_list(self.map_batches(split.tower, vr))
@@ -342,9 +340,6 @@ class Predictor:
         if whole:
             idx = [k for k, _ in whole]
             y_alt[idx] = self.map_batches(member.models[self.head], va[idx])
-        if rc:
-            unrev = UnreverseOutput(member.meta.get("strand_pair"))
-            y_ref, y_alt = np.asarray(unrev(y_ref)), np.asarray(unrev(y_alt))
         return y_ref, y_alt
 
     def stream(self, genome, windows: Sequence, progress: Callable[[int], None] | None = None

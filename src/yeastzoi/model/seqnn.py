@@ -253,13 +253,7 @@ class SeqNN:
             self._ensembles[key] = model
             return model
         inputs = keras.Input((self.seq_length, self.num_features), name="sequence")
-        outs = []
-        for s in shifts:
-            xs = ShiftSequence(s)(inputs) if s else inputs
-            outs.append(model(xs))
-            if rc:
-                y = model(ReverseComplement()(xs))
-                outs.append(UnreverseOutput(strand_pair)(y))
+        outs = [finish(model(prepare(inputs))) for prepare, finish in ensemble_views(rc, shifts, strand_pair)]
         y = outs[0] if len(outs) == 1 else keras.layers.Average()(outs)
         self._ensembles[key] = keras.Model(inputs, y, name="ensemble")
         return self._ensembles[key]
@@ -269,6 +263,21 @@ class SeqNN:
         plain prediction of full model inputs ``x`` (B, seq_length, num_features)."""
         from .predictor import Predictor
         return Predictor(self, batch_size=batch_size, head=model_index).predict(x)[0]
+
+
+def ensemble_views(rc: bool, shifts, strand_pair=None) -> list:
+    """The views an RC/shift ensemble averages, in its order: per shift the forward view and,
+    with ``rc``, the reverse complement. Each view is (prepare, finish): ``prepare`` maps inputs
+    (B, L, F) to the view's inputs, ``finish`` maps the model's output on them back (reversed
+    along length, stranded tracks swapped by ``strand_pair``). Both take Keras tensors or arrays."""
+    views = []
+    for s in [int(s) for s in shifts] or [0]:
+        shift = (lambda x, s=s: ShiftSequence(s)(x)) if s else (lambda x: x)
+        views.append((shift, lambda y: y))
+        if rc:
+            views.append((lambda x, shift=shift: ReverseComplement()(shift(x)),
+                          lambda y: UnreverseOutput(strand_pair)(y)))
+    return views
 
 
 def load_weights_file(path) -> dict:
